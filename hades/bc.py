@@ -1,0 +1,54 @@
+"""Behaviour cloning: the inner loop that turns a dataset into a student policy."""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from hades import dataset as dataset_lib
+from hades import policy as policy_lib
+
+
+def make_bc_loss(policy: nn.Module):
+  """loss(params, dataset) = mean over the D points of -log pi(action | state)."""
+
+  def loss_fn(params, dataset: dataset_lib.SyntheticDataset) -> jax.Array:
+    mean, log_std = policy.apply(params, dataset.states)
+    return -jnp.mean(policy_lib.gaussian_log_prob(mean, log_std, dataset.actions))
+
+  return loss_fn
+
+
+def make_optimizer(learning_rate: float, max_grad_norm: float, eps: float = 1e-5):
+  """Adam with global-norm clipping, as in the paper (lr 5e-3, eps 1e-5, clip 0.5)."""
+  return optax.chain(optax.clip_by_global_norm(max_grad_norm),
+                     optax.adam(learning_rate, eps=eps))
+
+
+def make_bc_train(policy: nn.Module, num_steps: int, learning_rate: float = 5e-3,
+                  max_grad_norm: float = 0.5):
+  """Returns train(params, dataset) -> (params, final_loss []).
+
+  Full-batch gradient descent for `num_steps` steps inside one `lax.scan`; pure, so it can be
+  vmapped over students and candidates. `params` is a single student's parameters and `dataset`
+  a single SyntheticDataset (states [D, obs], actions [D, act]).
+  """
+  if num_steps < 0:
+    raise ValueError(f"bc steps must be >= 0, got {num_steps}")
+  loss_fn = make_bc_loss(policy)
+  optimizer = make_optimizer(learning_rate, max_grad_norm)
+
+  def train(params, dataset: dataset_lib.SyntheticDataset):
+    def step(carry, _):
+      params, opt_state = carry
+      loss, grads = jax.value_and_grad(loss_fn)(params, dataset)
+      updates, opt_state = optimizer.update(grads, opt_state, params)
+      return (optax.apply_updates(params, updates), opt_state), loss
+
+    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), None,
+                                  length=num_steps)
+    return params, loss_fn(params, dataset)
+
+  return train

@@ -1,0 +1,60 @@
+"""CPU quick preset (the default): distils ant, hopper and walker2d in minutes on a laptop CPU.
+
+Smaller than the paper in every dimension that costs time (population, student width, eval
+horizon); see paper.py for the paper's settings. Use with
+`python -m launch.distill --config=hades/configs/default.py --config.es.population_size=...`.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.task = "hopper"
+  config.seed = 0
+
+  config.env = ml_collections.ConfigDict()
+  config.env.backend = "positional"  # The paper's Brax backend.
+  config.env.episode_length = 1000
+
+  config.dataset = ml_collections.ConfigDict()
+  config.dataset.size = 16  # D state-action pairs.
+  config.dataset.normalization = "running"  # running | constant | none
+  config.dataset.obs_stats = ""  # .npz with obs_mean, obs_var (constant normalisation only).
+
+  config.es = ml_collections.ConfigDict()
+  config.es.strategy = "Open_ES"  # Any distribution-based evosax.algorithms strategy.
+  config.es.population_size = 64
+  config.es.num_generations = 60
+  config.es.sigma = 0.03
+  config.es.learning_rate = 0.05
+  config.es.antithetic = True
+
+  config.student = ml_collections.ConfigDict()
+  config.student.width = 64
+  config.student.depth = 2
+  config.student.activation = "tanh"
+  config.student.kernel_init = "orthogonal"
+  config.student.learning_rate = 5e-3
+  config.student.max_grad_norm = 0.5
+  config.student.bc_steps = 0  # 0: the task's paper default (400; 200 hopper/idp).
+
+  config.hades = ml_collections.ConfigDict()
+  config.hades.mode = "R"  # R: fresh student inits per generation; F: one fixed init.
+  config.hades.num_students = 2
+
+  config.eval = ml_collections.ConfigDict()  # Fitness evaluation during distillation.
+  config.eval.num_envs = 2
+  config.eval.num_steps = 1000
+
+  config.final_eval = ml_collections.ConfigDict()  # Fresh students on the final dataset.
+  config.final_eval.num_students = 4
+  config.final_eval.num_envs = 4
+  config.final_eval.num_steps = 1024
+
+  config.log = ml_collections.ConfigDict()
+  config.log.generations_per_call = 5  # Generations per jitted host call (lax.scan).
+
+  # Per-task overrides applied after the task is resolved (flattened keys).
+  config.task_overrides = ml_collections.ConfigDict()
+  return config

@@ -1,0 +1,20 @@
+"""The paper's settings (Lupu et al., ICLR 2024): needs a GPU (about an hour per generation on a
+2-core CPU). HaDES-R, OpenES popsize 2048, 2000 generations, student 2x512 tanh."""
+
+import ml_collections
+
+from hades.configs import default
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = default.get_config()
+  config.dataset.size = 64
+  config.es.population_size = 2048
+  config.es.num_generations = 2000
+  config.student.width = 512
+  config.student.depth = 2
+  config.hades.num_students = 2
+  config.eval.num_envs = 4
+  config.eval.num_steps = 1024
+  config.log.generations_per_call = 10
+  return config

@@ -1,0 +1,175 @@
+"""Synthetic datasets: the object HaDES evolves, and its files.
+
+States live in the student's input space, i.e. *normalised* observation units: at evaluation the
+environment's observations are normalised (running or constant statistics, see `rollout.py`)
+before the policy sees them, exactly as in the paper's released datasets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+import zipfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+NORMALIZATIONS = ("running", "constant", "none")
+
+
+@struct.dataclass
+class SyntheticDataset:
+  """A dataset of state-action pairs.
+
+  Attributes:
+    states: [D, obs_size] float32, in normalised observation units.
+    actions: [D, act_size] float32, unbounded action labels (the env clips to [-1, 1]).
+  """
+
+  states: jax.Array
+  actions: jax.Array
+
+  @property
+  def size(self) -> int:
+    return self.states.shape[-2]
+
+
+def zeros(size: int, obs_size: int, act_size: int) -> SyntheticDataset:
+  """The all-zero dataset, the paper's ES starting point (mean initialised at zero)."""
+  if size < 1:
+    raise ValueError(f"dataset size must be >= 1, got {size}")
+  return SyntheticDataset(
+      states=jnp.zeros((size, obs_size), jnp.float32),
+      actions=jnp.zeros((size, act_size), jnp.float32),
+  )
+
+
+@dataclasses.dataclass
+class DatasetInfo:
+  """What is needed to use a dataset besides its arrays.
+
+  Attributes:
+    task: canonical task name.
+    backend: Brax backend it was distilled with.
+    normalization: 'running', 'constant' or 'none' (see rollout.py).
+    obs_mean, obs_var: [obs_size] constant statistics (required for 'constant').
+    source: free text, e.g. the run or file it came from.
+  """
+
+  task: str
+  backend: str = "positional"
+  normalization: str = "running"
+  obs_mean: np.ndarray | None = None
+  obs_var: np.ndarray | None = None
+  source: str = ""
+
+  def __post_init__(self):
+    if self.normalization not in NORMALIZATIONS:
+      raise ValueError(
+          f"unknown normalization {self.normalization!r}; choose one of {NORMALIZATIONS}")
+    if self.normalization == "constant" and (self.obs_mean is None or self.obs_var is None):
+      raise ValueError("constant normalization needs obs_mean and obs_var")
+
+
+class DatasetFileError(ValueError):
+  """A dataset file is missing, unreadable or does not fit its task."""
+
+
+def save(path: str, dataset: SyntheticDataset, info: DatasetInfo, **extra: np.ndarray) -> None:
+  """Writes `dataset` + `info` (+ extra arrays) to an .npz file atomically (no half-written files)."""
+  arrays = {
+      "states": np.asarray(dataset.states, np.float32),
+      "actions": np.asarray(dataset.actions, np.float32),
+      "task": np.array(info.task),
+      "backend": np.array(info.backend),
+      "normalization": np.array(info.normalization),
+      "source": np.array(info.source),
+      "format": np.array("hades-dataset-v1"),
+  }
+  if info.obs_mean is not None:
+    arrays["obs_mean"] = np.asarray(info.obs_mean, np.float32)
+    arrays["obs_var"] = np.asarray(info.obs_var, np.float32)
+  arrays.update({k: np.asarray(v) for k, v in extra.items()})
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      np.savez(f, **arrays)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+_REFERENCE_NAME = re.compile(r"brax_(?P<sweep>sweepD_)?(?P<task>[a-z0-9_]+?)_D(?P<size>\d+)_distill")
+
+
+def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset, DatasetInfo]:
+  """Loads a dataset written by `save`, or one of the paper's released .npz files.
+
+  For the paper's files (`brax_[sweepD_]<task>_D<n>_distill_seed<s>.npz`) the normalisation
+  is inferred as its authors used it: CONSTANT for the non-sweep D4 files, RUNNING otherwise.
+
+  Args:
+    path: .npz file.
+    normalization: overrides the stored/inferred normalisation mode.
+
+  Raises:
+    DatasetFileError: missing, corrupt or incomplete file.
+  """
+  if not os.path.isfile(path):
+    raise DatasetFileError(f"dataset file not found: {path}")
+  try:
+    with np.load(path, allow_pickle=False) as data:
+      arrays = {k: data[k] for k in data.files}
+  except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    raise DatasetFileError(f"cannot read dataset file {path}: {e}") from None
+  for key in ("states", "actions"):
+    if key not in arrays:
+      raise DatasetFileError(f"dataset file {path} has no {key!r} array")
+  states = np.asarray(arrays["states"], np.float32)
+  actions = np.asarray(arrays["actions"], np.float32)
+  if states.ndim != 2 or actions.ndim != 2 or states.shape[0] != actions.shape[0]:
+    raise DatasetFileError(
+        f"dataset file {path}: states {states.shape} and actions {actions.shape} must be "
+        "[D, obs] and [D, act] with the same D")
+  if not (np.all(np.isfinite(states)) and np.all(np.isfinite(actions))):
+    raise DatasetFileError(f"dataset file {path} contains NaN or inf")
+  obs_mean = arrays.get("obs_mean")
+  obs_var = arrays.get("obs_var")
+
+  if "task" in arrays:  # Our own format.
+    info = DatasetInfo(
+        task=str(arrays["task"]),
+        backend=str(arrays.get("backend", "positional")),
+        normalization=normalization or str(arrays.get("normalization", "running")),
+        obs_mean=obs_mean, obs_var=obs_var,
+        source=str(arrays.get("source", path)))
+  else:  # The paper's released files.
+    match = _REFERENCE_NAME.search(os.path.basename(path))
+    if match is None:
+      raise DatasetFileError(
+          f"dataset file {path} has no task metadata and is not named like the paper's "
+          "files (brax_<task>_D<n>_distill_seed<s>.npz)")
+    inferred = ("constant" if not match["sweep"] and int(match["size"]) == 4
+                and obs_mean is not None else "running")
+    info = DatasetInfo(
+        task=match["task"], backend="positional",
+        normalization=normalization or inferred,
+        obs_mean=obs_mean, obs_var=obs_var, source=os.path.abspath(path))
+  return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
+
+
+def check_fits(dataset: SyntheticDataset, obs_size: int, act_size: int, what: str = "dataset"):
+  """Raises DatasetFileError unless dataset is [D, obs_size] states and [D, act_size] actions."""
+  if dataset.states.shape[-1] != obs_size or dataset.actions.shape[-1] != act_size:
+    raise DatasetFileError(
+        f"{what} has states {tuple(dataset.states.shape)} and actions "
+        f"{tuple(dataset.actions.shape)}, but the task needs obs size {obs_size} and "
+        f"action size {act_size}")

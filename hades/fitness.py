@@ -1,0 +1,117 @@
+"""HaDES fitness: train students on each candidate dataset by BC, return their Brax return.
+
+HaDES-F ('fixed'): one student init, fixed for the whole run.
+HaDES-R ('random'): K fresh student inits each generation, so the dataset cannot overfit one
+init and transfers to other architectures.
+In both, all candidates of a generation share the init and evaluation keys (common random
+numbers), so their ranking reflects the datasets, not the noise.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from hades import dataset as dataset_lib
+from hades import rollout
+
+MODES = ("random", "fixed")
+_MODE_ALIASES = {"R": "random", "F": "fixed", "r": "random", "f": "fixed"}
+
+
+def resolve_mode(mode: str) -> str:
+  mode = _MODE_ALIASES.get(mode, mode)
+  if mode not in MODES:
+    raise ValueError(f"unknown HaDES mode {mode!r}; choose 'R'/'random' or 'F'/'fixed'")
+  return mode
+
+
+@struct.dataclass
+class FitnessAux:
+  """Per-candidate diagnostics: episodes [P] (finished, summed over students), bc_loss [P]."""
+
+  episodes: jax.Array
+  bc_loss: jax.Array
+
+
+def make_student_eval(bc_train, evaluate):
+  """Returns eval(params [S, ...], dataset, keys [S]) -> (EvalResult [S], bc_loss [S]).
+
+  Trains S students (one per init in `params`) on one dataset and evaluates each with its key.
+  """
+
+  def one(params, dataset, key):
+    params, loss = bc_train(params, dataset)
+    return evaluate(params, key), loss
+
+  return jax.vmap(one, in_axes=(0, None, 0))
+
+
+def make_population_fitness(init_params, bc_train, evaluate, mode: str = "random",
+                            num_students: int = 2):
+  """Returns fitness(datasets, key, fixed_params) -> (fitness [P], FitnessAux).
+
+  Args:
+    init_params: keys [S] -> params [S, ...] (`policy.make_init_params`).
+    bc_train: (params, dataset) -> (params, loss) (`bc.make_bc_train`).
+    evaluate: (params, key) -> EvalResult (`rollout.make_evaluate`).
+    mode: 'random' (HaDES-R: fresh inits from `key`) or 'fixed' (HaDES-F: `fixed_params`).
+    num_students: students per candidate (S); the fitness is their mean return.
+
+  The returned function takes datasets with a leading population axis (states [P, D, obs],
+  actions [P, D, act]), a generation key, and for 'fixed' the params [S, ...] of the fixed
+  students (ignored for 'random').
+  """
+  mode = resolve_mode(mode)
+  if num_students < 1:
+    raise ValueError(f"num_students must be >= 1, got {num_students}")
+  student_eval = make_student_eval(bc_train, evaluate)
+
+  def candidate(dataset, params, eval_keys):
+    result, loss = student_eval(params, dataset, eval_keys)
+    return jnp.mean(result.fitness), FitnessAux(jnp.sum(result.num_episodes), jnp.mean(loss))
+
+  def fitness(datasets: dataset_lib.SyntheticDataset, key: jax.Array, fixed_params=None):
+    init_key, eval_key = jax.random.split(key)
+    if mode == "fixed":
+      params = fixed_params
+    else:
+      params = init_params(jax.random.split(init_key, num_students))
+    eval_keys = jax.random.split(eval_key, num_students)
+    # Common random numbers: every candidate gets the same inits and evaluation keys.
+    return jax.vmap(candidate, in_axes=(0, None, None))(datasets, params, eval_keys)
+
+  return fitness
+
+
+def make_dataset_eval(init_params, bc_train, evaluate, num_students: int):
+  """Returns eval(dataset, key) -> (EvalResult [S], bc_loss [S]) for S fresh students.
+
+  Used to score a final dataset: each student gets its own init and evaluation key.
+  """
+  student_eval = make_student_eval(bc_train, evaluate)
+
+  def eval_dataset(dataset, key):
+    init_key, eval_key = jax.random.split(key)
+    params = init_params(jax.random.split(init_key, num_students))
+    return student_eval(params, dataset, jax.random.split(eval_key, num_students))
+
+  return eval_dataset
+
+
+def summarize(results: rollout.EvalResult) -> dict:
+  """Mean +- std return over all finished episodes of a batch of EvalResults (host side)."""
+  import numpy as np
+
+  total = float(np.sum(results.return_sum))
+  total_sq = float(np.sum(results.return_sq_sum))
+  n = float(np.sum(results.num_episodes))
+  per_student = np.asarray(results.fitness, np.float64).reshape(-1)
+  if n > 0:
+    mean = total / n
+    std = float(np.sqrt(max(total_sq / n - mean**2, 0.0)))
+  else:
+    mean, std = float(np.mean(per_student)), float(np.std(per_student))
+  return {"return_mean": mean, "return_std": std, "episodes": int(n),
+          "per_student": [float(x) for x in per_student]}

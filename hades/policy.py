@@ -1,0 +1,95 @@
+"""Student networks: MLP with a Gaussian head and a learned, state-independent log-std."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": nn.tanh,
+    "relu": nn.relu,
+    "gelu": nn.gelu,
+    "elu": nn.elu,
+    "silu": nn.silu,
+}
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def _kernel_init(kind: str, scale: float):
+  if kind == "orthogonal":
+    return nn.initializers.orthogonal(scale)
+  if kind == "lecun_normal":
+    return nn.initializers.variance_scaling(scale**2, "fan_in", "truncated_normal")
+  raise ValueError(f"unknown kernel init {kind!r}; choose 'orthogonal' or 'lecun_normal'")
+
+
+class GaussianMLP(nn.Module):
+  """obs [..., obs_size] -> (mean [..., act_size], log_std [act_size]).
+
+  Attributes:
+    action_size: number of action dimensions.
+    hidden_sizes: width of each hidden layer (paper: (512, 512)).
+    activation: a key of ACTIVATIONS.
+    kernel_init: 'orthogonal' (paper: gain sqrt(2) hidden, 0.01 output) or 'lecun_normal'.
+  """
+
+  action_size: int
+  hidden_sizes: Sequence[int] = (512, 512)
+  activation: str = "tanh"
+  kernel_init: str = "orthogonal"
+
+  @nn.compact
+  def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    act = ACTIVATIONS[self.activation]
+    x = obs
+    for width in self.hidden_sizes:
+      x = act(nn.Dense(width, kernel_init=_kernel_init(self.kernel_init, np.sqrt(2.0)),
+                       bias_init=nn.initializers.zeros)(x))
+    mean = nn.Dense(self.action_size, kernel_init=_kernel_init(self.kernel_init, 0.01),
+                    bias_init=nn.initializers.zeros)(x)
+    log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
+    return mean, log_std
+
+
+def make_policy(action_size: int, width: int = 512, depth: int = 2, activation: str = "tanh",
+                kernel_init: str = "orthogonal") -> GaussianMLP:
+  """Builds the student network from config-style arguments (validated)."""
+  if activation not in ACTIVATIONS:
+    raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+  if width < 1 or depth < 0:
+    raise ValueError(f"student width must be >= 1 and depth >= 0, got {width}, {depth}")
+  _kernel_init(kernel_init, 1.0)
+  return GaussianMLP(action_size, (width,) * depth, activation, kernel_init)
+
+
+def gaussian_log_prob(mean: jax.Array, log_std: jax.Array, actions: jax.Array) -> jax.Array:
+  """Log-density of `actions` [..., act] under N(mean, exp(log_std)^2); returns [...]."""
+  z = (actions - mean) * jnp.exp(-log_std)
+  return jnp.sum(-0.5 * z**2 - log_std - 0.5 * _LOG_2PI, axis=-1)
+
+
+def sample_actions(key: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
+  """Samples actions [..., act] from the Gaussian policy."""
+  return mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
+
+
+def make_init_params(policy: nn.Module, obs_size: int):
+  """Returns init(keys [S]) -> params with a leading [S] student axis.
+
+  Students are initialised with `lax.map`, not `vmap`: on CPU with jax 0.10.2, a *batched*
+  (vmapped) orthogonal initialiser of two differently shaped layers hangs forever inside jit
+  (batched QR custom calls deadlock; tests/policy_test.py guards this). `lax.map` runs the
+  unbatched QRs one student at a time, which is cheap since inits are shared by all candidates
+  of a generation. Do not vmap the returned function over an outer axis either.
+  """
+  dummy_obs = jnp.zeros((obs_size,), jnp.float32)
+
+  def init(keys: jax.Array):
+    return jax.lax.map(lambda key: policy.init(key, dummy_obs), keys)
+
+  return init

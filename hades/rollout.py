@@ -1,0 +1,134 @@
+"""Policy evaluation in Brax, with the paper's observation-normalisation modes.
+
+Modes (the student always sees normalised observations; dataset states live in that space):
+  running:  statistics restarted at every evaluation (mean 0, var 1, count 1e-4) and updated from
+            the batch of parallel-env observations before each policy call (Welford merge).
+  constant: (obs - obs_mean) / sqrt(obs_var + 1e-8) with given statistics.
+  none:     raw observations.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from hades import policy as policy_lib
+
+_EPS = 1e-8
+
+
+@struct.dataclass
+class RunningStats:
+  """Running observation statistics: mean [obs], var [obs], count []."""
+
+  mean: jax.Array
+  var: jax.Array
+  count: jax.Array
+
+  @classmethod
+  def create(cls, obs_size: int) -> "RunningStats":
+    return cls(jnp.zeros((obs_size,)), jnp.ones((obs_size,)), jnp.asarray(1e-4))
+
+  def update(self, batch: jax.Array) -> "RunningStats":
+    """Merges a batch [B, obs] (parallel algorithm of Chan et al.)."""
+    batch_mean = jnp.mean(batch, axis=0)
+    batch_var = jnp.var(batch, axis=0)
+    batch_count = batch.shape[0]
+    delta = batch_mean - self.mean
+    total = self.count + batch_count
+    mean = self.mean + delta * batch_count / total
+    m2 = self.var * self.count + batch_var * batch_count + delta**2 * self.count * batch_count / total
+    return RunningStats(mean, m2 / total, total)
+
+
+def normalize(obs: jax.Array, mean: jax.Array, var: jax.Array) -> jax.Array:
+  return (obs - mean) / jnp.sqrt(var + _EPS)
+
+
+@struct.dataclass
+class EvalResult:
+  """Outcome of one evaluation (N envs x T steps).
+
+  Attributes:
+    return_sum: [] sum of the returns of the episodes that finished within T steps.
+    return_sq_sum: [] sum of their squares (for the std over episodes).
+    num_episodes: [] how many episodes finished.
+    partial_return: [] mean over envs of the return accumulated by each env's last, unfinished
+      episode.
+  """
+
+  return_sum: jax.Array
+  return_sq_sum: jax.Array
+  num_episodes: jax.Array
+  partial_return: jax.Array
+
+  @property
+  def fitness(self) -> jax.Array:
+    """Mean return of finished episodes (the paper's fitness); when no episode finished, the
+    mean partial return, so fitness is always defined. Both agree once T >= episode length."""
+    finished = self.return_sum / jnp.maximum(self.num_episodes, 1)
+    return jnp.where(self.num_episodes > 0, finished, self.partial_return)
+
+
+def make_evaluate(env, policy: nn.Module, num_envs: int, num_steps: int,
+                  normalization: str = "running", obs_mean=None, obs_var=None,
+                  deterministic: bool = False):
+  """Returns evaluate(params, key) -> EvalResult.
+
+  Args:
+    env: un-batched auto-resetting Brax env (`tasks.make_env`).
+    policy: student network; `params` are a single student's parameters.
+    num_envs, num_steps: N parallel envs stepped T times (N*T env steps).
+    normalization: 'running' | 'constant' | 'none' (see module docstring).
+    obs_mean, obs_var: [obs] statistics for 'constant'.
+    deterministic: act with the Gaussian mean instead of sampling (the paper samples).
+  """
+  if num_envs < 1 or num_steps < 1:
+    raise ValueError(f"evaluation needs num_envs >= 1 and num_steps >= 1, got {num_envs}, "
+                     f"{num_steps}")
+  obs_size = env.observation_size
+  if normalization == "constant":
+    if obs_mean is None or obs_var is None:
+      raise ValueError("constant normalization needs obs_mean and obs_var")
+    const_mean = jnp.asarray(np.asarray(obs_mean, np.float32).reshape(obs_size))
+    const_var = jnp.asarray(np.asarray(obs_var, np.float32).reshape(obs_size))
+  elif normalization not in ("running", "none"):
+    raise ValueError(f"unknown normalization {normalization!r}")
+
+  def observe(stats: RunningStats, obs: jax.Array):
+    if normalization == "running":
+      stats = stats.update(obs)
+      return stats, normalize(obs, stats.mean, stats.var)
+    if normalization == "constant":
+      return stats, normalize(obs, const_mean, const_var)
+    return stats, obs
+
+  def evaluate(params, key: jax.Array) -> EvalResult:
+    reset_key, act_key = jax.random.split(key)
+    env_state = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
+    zeros = jnp.zeros((num_envs,))
+    carry = (env_state, RunningStats.create(obs_size), zeros, zeros, zeros, zeros)
+
+    def step(carry, key):
+      env_state, stats, episode_return, return_sum, return_sq_sum, num_episodes = carry
+      stats, obs = observe(stats, env_state.obs)
+      mean, log_std = policy.apply(params, obs)
+      action = mean if deterministic else policy_lib.sample_actions(key, mean, log_std)
+      env_state = jax.vmap(env.step)(env_state, jnp.clip(action, -1.0, 1.0))
+      episode_return = episode_return + env_state.reward
+      done = env_state.done
+      return_sum += done * episode_return
+      return_sq_sum += done * episode_return**2
+      num_episodes += done
+      episode_return = jnp.where(done > 0, 0.0, episode_return)
+      return (env_state, stats, episode_return, return_sum, return_sq_sum, num_episodes), None
+
+    carry, _ = jax.lax.scan(step, carry, jax.random.split(act_key, num_steps))
+    _, _, episode_return, return_sum, return_sq_sum, num_episodes = carry
+    return EvalResult(jnp.sum(return_sum), jnp.sum(return_sq_sum), jnp.sum(num_episodes),
+                      jnp.mean(episode_return))
+
+  return evaluate

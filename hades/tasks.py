@@ -1,0 +1,83 @@
+"""Task registry: Brax environments that HaDES distils, with their defaults.
+
+A task is a Brax environment name plus what the paper used per task (number of BC steps).
+`make_env` builds the environment wrapped for fixed-length episodes with auto-reset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+from brax import envs as brax_envs
+from brax.envs.wrappers import training as brax_training
+
+BACKENDS = ("positional", "generalized", "spring", "mjx")
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSpec:
+  """Static facts about one task.
+
+  Attributes:
+    name: canonical Brax environment name.
+    bc_steps: behaviour-cloning steps the paper used for this task.
+  """
+
+  name: str
+  bc_steps: int = 400
+
+
+TASKS: dict[str, TaskSpec] = {
+    spec.name: spec
+    for spec in (
+        TaskSpec("ant"),
+        TaskSpec("halfcheetah"),
+        TaskSpec("hopper", bc_steps=200),
+        TaskSpec("humanoid"),
+        TaskSpec("humanoidstandup"),
+        TaskSpec("inverted_double_pendulum", bc_steps=200),
+        TaskSpec("reacher"),
+        TaskSpec("walker2d"),
+    )
+}
+
+ALIASES = {"walker": "walker2d", "cheetah": "halfcheetah", "idp": "inverted_double_pendulum"}
+
+
+def resolve_task(name: str) -> str:
+  """Returns the canonical task name for `name` or an alias; raises ValueError if unknown."""
+  canonical = ALIASES.get(name.strip().lower(), name.strip().lower())
+  if canonical not in TASKS:
+    known = ", ".join(sorted(TASKS) + sorted(ALIASES))
+    raise ValueError(f"unknown task {name!r}; known tasks: {known}")
+  return canonical
+
+
+def get_task(name: str) -> TaskSpec:
+  return TASKS[resolve_task(name)]
+
+
+def check_backend(backend: str) -> str:
+  if backend not in BACKENDS:
+    raise ValueError(f"unknown Brax backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+  return backend
+
+
+@functools.lru_cache(maxsize=None)
+def make_env(task: str, backend: str = "positional", episode_length: int = 1000):
+  """Builds a Brax env with `episode_length`-step episodes and automatic reset.
+
+  The returned env is un-batched: `reset(key) -> State`, `step(State, action[act]) -> State`;
+  vmap it for parallel envs. `State.done` is 1 on the step an episode ends (by termination or
+  time limit), and the returned observation is then already the first one of the next episode.
+  """
+  env = brax_envs.get_environment(resolve_task(task), backend=check_backend(backend))
+  env = brax_training.EpisodeWrapper(env, episode_length=episode_length, action_repeat=1)
+  return brax_training.AutoResetWrapper(env)
+
+
+def env_sizes(task: str, backend: str = "positional") -> tuple[int, int]:
+  """Returns (observation size, action size) of a task."""
+  env = make_env(task, backend)
+  return int(env.observation_size), int(env.action_size)
