@@ -1,0 +1,67 @@
+"""Train fresh students on a dataset by BC and report their Brax return.
+
+  python -m launch.evaluate --dataset=runs/x/hopper/dataset.npz
+  python -m launch.evaluate --dataset=../shared/reference/brax_hopper_D64_distill_seed0.npz
+
+Student settings default to the run's own config.json next to the dataset, or to the paper's
+student (2x512 tanh, task BC steps) for the paper's released files; flags override them.
+Prints JSON (mean +- std return over students x finished episodes) or writes it to --output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from absl import flags
+
+from launch import common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("dataset", None, "Dataset .npz (ours or one of the paper's released files).")
+flags.DEFINE_string("task", None, "Task; default: the dataset's own task.")
+flags.DEFINE_enum("normalization", None, ["running", "constant", "none"],
+                  "Override the dataset's observation normalisation mode.")
+flags.DEFINE_integer("num_students", 4, "Fresh students (each its own init and eval key).")
+flags.DEFINE_integer("num_envs", 4, "Parallel envs per student.")
+flags.DEFINE_integer("num_steps", 1024, "Env steps per env.")
+flags.DEFINE_integer("width", None, "Student width (default: run config, else 512).")
+flags.DEFINE_integer("depth", None, "Student hidden layers (default: run config, else 2).")
+flags.DEFINE_string("activation", None, "Student activation (default: run config, else tanh).")
+flags.DEFINE_integer("bc_steps", None, "BC steps (default: run config, else the task's).")
+flags.DEFINE_float("learning_rate", None, "BC learning rate (default: run config, else 5e-3).")
+flags.DEFINE_string("backend", None, "Brax backend (default: the dataset's).")
+flags.DEFINE_integer("seed", 0, "Seed for student inits and evaluation.")
+flags.DEFINE_string("output", None, "Write the JSON here instead of stdout.")
+flags.mark_flag_as_required("dataset")
+
+
+def main(argv):
+  del argv
+  from hades import evaluation
+
+  run_config = os.path.join(os.path.dirname(os.path.abspath(FLAGS.dataset)), "config.json")
+  student = {}
+  if os.path.isfile(run_config):
+    with open(run_config) as f:
+      student = json.load(f).get("student", {})
+  overrides = {k: getattr(FLAGS, k) for k in ("width", "depth", "activation", "bc_steps",
+                                               "learning_rate") if getattr(FLAGS, k) is not None}
+  student.update(overrides)
+  result = evaluation.evaluate_dataset_file(
+      FLAGS.dataset, task=FLAGS.task, normalization=FLAGS.normalization, student=student,
+      backend=FLAGS.backend, num_students=FLAGS.num_students, num_envs=FLAGS.num_envs,
+      num_steps=FLAGS.num_steps, seed=FLAGS.seed)
+  text = json.dumps(result, indent=2)
+  if FLAGS.output:
+    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
+    with open(FLAGS.output, "w") as f:
+      f.write(text + "\n")
+  print(text)
+  print(f"{result['task']}: {result['return_mean']:.1f} +- {result['return_std']:.1f} over "
+        f"{result['num_students']} students, {result['episodes']} episodes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+  common.run(main)
