@@ -211,7 +211,27 @@ def init_state(components: Components, seed: int) -> DistillState:
   template = components.strategy.solution  # The all-zero dataset.
   es_state = components.strategy.init(es_key, template, components.es_params)
   fixed_params = jax.jit(components.init_params)(fixed_key[None])
-  return DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params)
+  state = DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params)
+  return canonicalize_state(make_distill_step(components), state)
+
+
+def canonicalize_state(step, state: DistillState) -> DistillState:
+  """Casts every leaf of `state` to the exact type `step` returns for it.
+
+  evosax's init leaves Python scalars / weakly typed values (e.g. best_fitness=inf) that its
+  tell turns into strongly typed arrays; without this, the jitted run would re-trace on its
+  second call.
+  """
+  out_shapes, _ = jax.eval_shape(step, state)
+
+  def cast(x, spec):
+    if jax.dtypes.issubdtype(spec.dtype, jax.dtypes.prng_key):
+      return x
+    if spec.weak_type:
+      return jnp.asarray(x)
+    return jnp.array(x, dtype=spec.dtype)
+
+  return jax.tree.map(cast, state, out_shapes)
 
 
 def make_distill_step(components: Components):

@@ -1,0 +1,91 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hades import bc
+from hades import dataset as dataset_lib
+from hades import fitness as fitness_lib
+from hades import policy as policy_lib
+from hades import rollout
+
+OBS, ACT, D = 5, 2, 3
+
+
+def _fake_evaluate(params, key):
+  """A cheap stand-in for Brax: 'return' = sum of the first-layer kernel + key noise."""
+  value = jnp.sum(params["params"]["Dense_0"]["kernel"]) + jax.random.uniform(key)
+  zero = jnp.zeros(())
+  return rollout.EvalResult(zero, zero, zero, value)
+
+
+@pytest.fixture(scope="module")
+def parts():
+  policy = policy_lib.make_policy(ACT, width=8, depth=1)
+  init = policy_lib.make_init_params(policy, OBS)
+  train = bc.make_bc_train(policy, num_steps=3)
+  return init, train
+
+
+def _population(P, key):
+  ks, ka = jax.random.split(key)
+  return dataset_lib.SyntheticDataset(jax.random.normal(ks, (P, D, OBS)),
+                                      jax.random.normal(ka, (P, D, ACT)))
+
+
+def test_identical_candidates_get_identical_fitness(parts):
+  """Common random numbers: the same dataset scores the same within a generation."""
+  init, train = parts
+  fit = jax.jit(fitness_lib.make_population_fitness(init, train, _fake_evaluate, "R", 2))
+  pop = _population(1, jax.random.key(0))
+  pop = jax.tree.map(lambda x: jnp.concatenate([x, x, x]), pop)
+  f, aux = fit(pop, jax.random.key(1))
+  assert f.shape == (3,) and aux.bc_loss.shape == (3,)
+  np.testing.assert_allclose(f, f[0])
+
+
+def test_hades_r_students_change_every_generation_hades_f_do_not(parts):
+  init, train = parts
+  pop = _population(2, jax.random.key(0))
+  seen_params = []
+
+  def recording_eval(params, key):
+    seen_params.append(params)
+    return _fake_evaluate(params, key)
+
+  random_fit = fitness_lib.make_population_fitness(init, train, _fake_evaluate, "R", 2)
+  f1, _ = random_fit(pop, jax.random.key(1))
+  f2, _ = random_fit(pop, jax.random.key(2))
+  assert not np.allclose(f1, f2)
+
+  # HaDES-R's students within one generation differ from each other.
+  params = init(jax.random.split(jax.random.key(3), 2))
+  k = params["params"]["Dense_0"]["kernel"]
+  assert not np.allclose(k[0], k[1])
+
+  # HaDES-F uses exactly the fixed params, whatever the generation key.
+  fixed = init(jax.random.split(jax.random.key(4), 1))
+  zero_noise = lambda p, key: _fake_evaluate(p, jax.random.key(0))  # noqa: E731
+  fixed_fit = fitness_lib.make_population_fitness(init, train, zero_noise, "F", 1)
+  g1, _ = fixed_fit(pop, jax.random.key(1), fixed)
+  g2, _ = fixed_fit(pop, jax.random.key(2), fixed)
+  np.testing.assert_allclose(g1, g2)
+  trained, _ = jax.vmap(train, in_axes=(None, 0))(jax.tree.map(lambda x: x[0], fixed), pop)
+  expected = jax.vmap(lambda p: _fake_evaluate(p, jax.random.key(0)).fitness)(trained)
+  np.testing.assert_allclose(g1, expected, rtol=1e-5)
+
+
+def test_mode_validation():
+  assert fitness_lib.resolve_mode("R") == "random"
+  assert fitness_lib.resolve_mode("F") == "fixed"
+  with pytest.raises(ValueError, match="unknown HaDES mode"):
+    fitness_lib.resolve_mode("Q")
+
+
+def test_summarize_mean_and_std_over_episodes():
+  results = rollout.EvalResult(np.array([30.0, 10.0]), np.array([500.0, 100.0]),
+                               np.array([2.0, 1.0]), np.array([0.0, 0.0]))
+  s = fitness_lib.summarize(results)
+  assert s["episodes"] == 3
+  assert s["return_mean"] == pytest.approx(40.0 / 3)
+  assert s["return_std"] == pytest.approx(np.sqrt(600.0 / 3 - (40.0 / 3) ** 2))
