@@ -309,18 +309,23 @@ def _fmt_rate(x: float) -> str:
   return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
 
 
-def evaluate_final(components: Components, dataset, seed: int, num_students: int,
+def evaluate_final(components: Components, datasets: dict, seed: int, num_students: int,
                    num_envs: int, num_steps: int) -> dict:
-  """Trains `num_students` fresh students on `dataset` and reports their return (host dict)."""
+  """Trains `num_students` fresh students on each named dataset; returns {name: summary}.
+
+  All datasets must have the same shapes: they share one compiled evaluation, students and keys.
+  """
   evaluate = rollout.make_evaluate(components.env, components.policy, num_envs, num_steps,
                                    components.info.normalization, components.info.obs_mean,
                                    components.info.obs_var)
   eval_fn = jax.jit(fitness_lib.make_dataset_eval(components.init_params, components.bc_train,
                                                   evaluate, num_students))
-  results, loss = eval_fn(dataset, jax.random.key(seed))
-  summary = fitness_lib.summarize(jax.device_get(results))
-  summary["bc_loss"] = float(np.mean(jax.device_get(loss)))
-  return summary
+  out = {}
+  for name, dataset in datasets.items():
+    results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
+    out[name] = fitness_lib.summarize(results)
+    out[name]["bc_loss"] = float(np.mean(loss))
+  return out
 
 
 def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] = None):
@@ -387,8 +392,11 @@ def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str]
                    best_states=best.states, best_actions=best.actions,
                    generations=np.asarray(num_gens))
   final = config.final_eval
-  summary = evaluate_final(components, dataset, config.seed + 1, final.num_students,
-                           final.num_envs, final.num_steps)
+  zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
+  scores = evaluate_final(components, {"distilled": dataset, "zero": zero}, config.seed + 1,
+                          final.num_students, final.num_envs, final.num_steps)
+  summary = scores["distilled"]
+  summary["zero_dataset_return"] = scores["zero"]["return_mean"]
   summary.update(task=components.task, generations=num_gens,
                  wall_time=time.time() - t_start,
                  sec_per_generation=timed_seconds / timed_gens if timed_gens else float("nan"))
@@ -396,5 +404,6 @@ def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str]
     json.dump(summary, f, indent=2)
   log(f"[{components.task}] done in {_fmt_time(summary['wall_time'])}: distilled dataset "
       f"trains fresh students to {summary['return_mean']:.1f} +- {summary['return_std']:.1f} "
-      f"({summary['episodes']} episodes)")
+      f"({summary['episodes']} episodes); the all-zero dataset gives "
+      f"{summary['zero_dataset_return']:.1f}")
   return summary

@@ -44,3 +44,15 @@ def run(main):
 
 def split_list(value: str) -> list[str]:
   return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def task_workdir(workdir: str, task: str) -> str:
+  """WORKDIR/<task>, created; a clear error if it cannot be written."""
+  path = os.path.join(os.path.abspath(workdir), task)
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as e:
+    raise PermissionError(f"cannot create workdir {path}: {e.strerror}") from None
+  if not os.access(path, os.W_OK):
+    raise PermissionError(f"workdir {path} is not writable")
+  return path

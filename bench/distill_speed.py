@@ -1,0 +1,125 @@
+"""Speed of one HaDES generation against its lower bound, measured in the same run.
+
+  python bench/distill_speed.py --task=hopper
+  python bench/distill_speed.py --task=hopper --config=hades/configs/paper.py \
+      --set es.population_size=64 --set student.width=512 --set student.bc_steps=400
+
+Prints: compile time of the first generation call, seconds per generation (steady state),
+env steps/s, and the lower bound = raw Brax stepping of the same env steps (random actions,
+same batch of envs) + BC alone of the same students, with the ratio s/gen / lower bound.
+Also prints the peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import runpy
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+
+import jax
+import jax.numpy as jnp
+
+from hades import dataset as dataset_lib
+from hades import distill
+
+
+def _load_config(path: str, sets: list[str], task: str):
+  config = runpy.run_path(path)["get_config"]()
+  config.task = task
+  for item in sets:
+    key, value = item.split("=", 1)
+    node = config
+    *parents, leaf = key.split(".")
+    for p in parents:
+      node = node[p]
+    node[leaf] = type(node[leaf])(value) if not isinstance(node[leaf], bool) else value == "True"
+  return distill.resolve_config(config)
+
+
+def _time(fn, *args, repeats: int):
+  jax.block_until_ready(fn(*args))  # Warm-up (and compile).
+  t0 = time.perf_counter()
+  for _ in range(repeats):
+    jax.block_until_ready(fn(*args))
+  return (time.perf_counter() - t0) / repeats
+
+
+def main():
+  here = os.path.dirname(os.path.abspath(__file__))
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--task", default="hopper")
+  parser.add_argument("--config", default=os.path.join(here, "..", "hades", "configs",
+                                                       "default.py"))
+  parser.add_argument("--set", action="append", default=[], help="config override k=v")
+  parser.add_argument("--generations", type=int, default=3, help="generations per timed call")
+  parser.add_argument("--repeats", type=int, default=2)
+  args = parser.parse_args()
+
+  config = _load_config(args.config, args.set, args.task)
+  c = distill.build(config)
+  P, S = config.es.population_size, config.hades.num_students
+  N, T = config.eval.num_envs, config.eval.num_steps
+  print(f"task {c.task}: popsize {P}, students {S}, envs {N} x steps {T}, D {config.dataset.size},"
+        f" student {config.student.depth}x{config.student.width}, bc_steps "
+        f"{config.student.bc_steps}, devices {jax.device_count()} ({jax.devices()[0].platform})")
+
+  # Full generations.
+  state = distill.init_state(c, config.seed)
+  run = distill.make_distill_run(distill.make_distill_step(c), args.generations)
+  t0 = time.perf_counter()
+  state, metrics = run(state)
+  jax.block_until_ready(metrics)
+  first_call = time.perf_counter() - t0
+  t0 = time.perf_counter()
+  for _ in range(args.repeats):
+    state, metrics = run(state)
+  jax.block_until_ready(metrics)
+  sec_per_gen = (time.perf_counter() - t0) / (args.repeats * args.generations)
+  compile_s = first_call - args.generations * sec_per_gen
+
+  # Lower bound 1: raw Brax stepping, same env batch (P*S*N envs) and T steps, random actions.
+  env, num_envs = c.env, P * S * N
+
+  def raw_rollout(key):
+    states = jax.vmap(env.reset)(jax.random.split(key, num_envs))
+
+    def body(s, k):
+      a = jax.random.uniform(k, (num_envs, c.act_size), minval=-1.0, maxval=1.0)
+      s = jax.vmap(env.step)(s, a)
+      return s, None
+
+    s, _ = jax.lax.scan(body, states, jax.random.split(key, T))
+    return jnp.sum(s.reward)
+
+  raw_s = _time(jax.jit(raw_rollout), jax.random.key(0), repeats=args.repeats)
+
+  # Lower bound 2: BC alone of the same P*S students on D points.
+  datasets = jax.tree.map(lambda x: jnp.broadcast_to(x, (P,) + x.shape),
+                          dataset_lib.zeros(config.dataset.size, c.obs_size, c.act_size))
+  params = c.init_params(jax.random.split(jax.random.key(1), S))
+
+  def bc_only(datasets, params):
+    per_candidate = jax.vmap(c.bc_train, in_axes=(0, None))
+    return jax.vmap(per_candidate, in_axes=(None, 0))(params, datasets)[1]
+
+  bc_s = _time(jax.jit(bc_only), datasets, params, repeats=args.repeats)
+  bound = raw_s + bc_s
+  rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  steps = c.env_steps_per_generation
+  print(f"compile (first call - {args.generations} gens): {compile_s:8.2f} s")
+  print(f"seconds / generation:            {sec_per_gen:8.3f} s")
+  print(f"env steps / s:                   {steps / sec_per_gen:8.0f}")
+  print(f"raw brax stepping ({steps} steps): {raw_s:8.3f} s  ({steps / raw_s:.0f} steps/s)")
+  print(f"BC alone ({P * S} students):        {bc_s:8.3f} s")
+  print(f"lower bound (raw + BC):          {bound:8.3f} s")
+  print(f"ratio s/gen / lower bound:       {sec_per_gen / bound:8.2f}")
+  print(f"peak RSS:                        {rss_mb:8.0f} MiB")
+
+
+if __name__ == "__main__":
+  main()

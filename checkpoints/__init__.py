@@ -1,0 +1,1 @@
+"""Checkpointing of long runs with orbax (issue 3; not built yet)."""

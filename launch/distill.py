@@ -1,0 +1,44 @@
+"""Distil one task's dataset with HaDES.
+
+  python -m launch.distill --task=hopper --workdir=runs/demo
+  python -m launch.distill --task=hopper --workdir=runs/paper --config=hades/configs/paper.py
+  python -m launch.distill --task=ant --workdir=runs/x --config.es.population_size=128
+
+Writes WORKDIR/<task>/{config.json, metrics.jsonl, dataset.npz, summary.json}.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags
+from ml_collections import config_flags
+
+from launch import common
+
+import hades.configs
+
+FLAGS = flags.FLAGS
+DEFAULT_CONFIG = os.path.join(os.path.dirname(hades.configs.__file__), "default.py")
+config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file (ml_collections).",
+                                lock_config=True)
+flags.DEFINE_string("task", None, "Task to distil (overrides config.task).")
+flags.DEFINE_string("workdir", None, "Output directory; the task writes into WORKDIR/<task>/.")
+flags.mark_flag_as_required("workdir")
+
+
+def main(argv):
+  del argv
+  from hades import distill
+  from hades import tasks
+
+  config = FLAGS.config
+  if FLAGS.task:
+    config.unlock()
+    config.task = FLAGS.task
+  task = tasks.resolve_task(config.task)
+  distill.distill(config, common.task_workdir(FLAGS.workdir, task))
+
+
+if __name__ == "__main__":
+  common.run(main)

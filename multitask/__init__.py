@@ -1,0 +1,1 @@
+"""Multi-task generalist trained from per-task distilled datasets (issue 4; not built yet)."""
