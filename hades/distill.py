@@ -394,7 +394,8 @@ def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str]
   final = config.final_eval
   zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
   scores = evaluate_final(components, {"distilled": dataset, "zero": zero}, config.seed + 1,
-                          final.num_students, final.num_envs, final.num_steps)
+                          final.num_students, final.num_envs or config.eval.num_envs,
+                          final.num_steps)
   summary = scores["distilled"]
   summary["zero_dataset_return"] = scores["zero"]["return_mean"]
   summary.update(task=components.task, generations=num_gens,

@@ -23,8 +23,10 @@ flags.DEFINE_string("dataset", None, "Dataset .npz (ours or one of the paper's r
 flags.DEFINE_string("task", None, "Task; default: the dataset's own task.")
 flags.DEFINE_enum("normalization", None, ["running", "constant", "none"],
                   "Override the dataset's observation normalisation mode.")
-flags.DEFINE_integer("num_students", 4, "Fresh students (each its own init and eval key).")
-flags.DEFINE_integer("num_envs", 4, "Parallel envs per student.")
+flags.DEFINE_integer("num_students", 8, "Fresh students (each its own init and eval key).")
+flags.DEFINE_integer("num_envs", None,
+                     "Parallel envs per student (default: the run config's eval.num_envs, which "
+                     "running normalisation depends on; else 4 as in the paper).")
 flags.DEFINE_integer("num_steps", 1024, "Env steps per env.")
 flags.DEFINE_integer("width", None, "Student width (default: run config, else 512).")
 flags.DEFINE_integer("depth", None, "Student hidden layers (default: run config, else 2).")
@@ -42,16 +44,20 @@ def main(argv):
   from hades import evaluation
 
   run_config = os.path.join(os.path.dirname(os.path.abspath(FLAGS.dataset)), "config.json")
-  student = {}
+  student, num_envs = {}, 4
   if os.path.isfile(run_config):
     with open(run_config) as f:
-      student = json.load(f).get("student", {})
+      saved = json.load(f)
+    student = saved.get("student", {})
+    num_envs = saved.get("eval", {}).get("num_envs", num_envs)
+  if FLAGS.num_envs is not None:
+    num_envs = FLAGS.num_envs
   overrides = {k: getattr(FLAGS, k) for k in ("width", "depth", "activation", "bc_steps",
                                                "learning_rate") if getattr(FLAGS, k) is not None}
   student.update(overrides)
   result = evaluation.evaluate_dataset_file(
       FLAGS.dataset, task=FLAGS.task, normalization=FLAGS.normalization, student=student,
-      backend=FLAGS.backend, num_students=FLAGS.num_students, num_envs=FLAGS.num_envs,
+      backend=FLAGS.backend, num_students=FLAGS.num_students, num_envs=num_envs,
       num_steps=FLAGS.num_steps, seed=FLAGS.seed)
   text = json.dumps(result, indent=2)
   if FLAGS.output:
@@ -59,7 +65,7 @@ def main(argv):
     with open(FLAGS.output, "w") as f:
       f.write(text + "\n")
   print(text)
-  print(f"{result['task']}: {result['return_mean']:.1f} +- {result['return_std']:.1f} over "
+  print(f"{result['task']}: {result['return_mean']:.1f} +- {result['return_std']:.1f} (std over students) over "
         f"{result['num_students']} students, {result['episodes']} episodes", file=sys.stderr)
 
 

@@ -43,6 +43,7 @@ def tiny_config(task="hopper", **overrides):
   config.final_eval.num_envs = 1
   config.final_eval.num_steps = 20
   config.log.generations_per_call = 1
+  config.task_overrides = {}
   for key, value in overrides.items():
     node = config
     *path, leaf = key.split(".")

@@ -82,10 +82,13 @@ def test_mode_validation():
     fitness_lib.resolve_mode("Q")
 
 
-def test_summarize_mean_and_std_over_episodes():
-  results = rollout.EvalResult(np.array([30.0, 10.0]), np.array([500.0, 100.0]),
+def test_summarize_averages_students_not_pooled_episodes():
+  # Student 0: two episodes (10, 20); student 1: one episode (100).
+  results = rollout.EvalResult(np.array([30.0, 100.0]), np.array([500.0, 10000.0]),
                                np.array([2.0, 1.0]), np.array([0.0, 0.0]))
   s = fitness_lib.summarize(results)
   assert s["episodes"] == 3
-  assert s["return_mean"] == pytest.approx(40.0 / 3)
-  assert s["return_std"] == pytest.approx(np.sqrt(600.0 / 3 - (40.0 / 3) ** 2))
+  assert s["per_student"] == [15.0, 100.0]
+  assert s["return_mean"] == pytest.approx(57.5) and s["return_std"] == pytest.approx(42.5)
+  assert s["episode_return_mean"] == pytest.approx(130.0 / 3)
+  assert s["episode_return_std"] == pytest.approx(np.sqrt(10500.0 / 3 - (130.0 / 3) ** 2))

@@ -18,14 +18,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.env.episode_length = 1000
 
   config.dataset = ml_collections.ConfigDict()
-  config.dataset.size = 16  # D state-action pairs.
+  config.dataset.size = 4  # D state-action pairs.
   config.dataset.normalization = "running"  # running | constant | none
   config.dataset.obs_stats = ""  # .npz with obs_mean, obs_var (constant normalisation only).
 
   config.es = ml_collections.ConfigDict()
   config.es.strategy = "Open_ES"  # Any distribution-based evosax.algorithms strategy.
-  config.es.population_size = 64
-  config.es.num_generations = 60
+  config.es.population_size = 32
+  config.es.num_generations = 100
   config.es.sigma = 0.03
   config.es.learning_rate = 0.05
   config.es.antithetic = True
@@ -44,17 +44,24 @@ def get_config() -> ml_collections.ConfigDict:
   config.hades.num_students = 2
 
   config.eval = ml_collections.ConfigDict()  # Fitness evaluation during distillation.
-  config.eval.num_envs = 2
+  config.eval.num_envs = 1
   config.eval.num_steps = 1000
 
-  config.final_eval = ml_collections.ConfigDict()  # Fresh students on the final dataset.
-  config.final_eval.num_students = 4
-  config.final_eval.num_envs = 4
+  # Fresh students on the final dataset. Running normalisation merges the parallel envs'
+  # observations, so the envs per student must match eval.num_envs (0 = the same).
+  config.final_eval = ml_collections.ConfigDict()
+  config.final_eval.num_students = 8
+  config.final_eval.num_envs = 0
   config.final_eval.num_steps = 1024
 
   config.log = ml_collections.ConfigDict()
   config.log.generations_per_call = 5  # Generations per jitted host call (lax.scan).
 
-  # Per-task overrides applied after the task is resolved (flattened keys).
-  config.task_overrides = ml_collections.ConfigDict()
+  # Per-task overrides, applied after the task is resolved (they win over command-line values
+  # of the same fields). Sized so that ant + hopper + walker2d take under 20 min on 2 CPU cores:
+  # an ant env step costs ~5x a hopper one.
+  config.task_overrides = ml_collections.ConfigDict({
+      "ant": {"es": {"num_generations": 25}},
+      "walker2d": {"es": {"num_generations": 50}},
+  })
   return config

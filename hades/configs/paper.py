@@ -16,5 +16,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.hades.num_students = 2
   config.eval.num_envs = 4
   config.eval.num_steps = 1024
+  config.final_eval.num_students = 4
   config.log.generations_per_call = 10
   return config
