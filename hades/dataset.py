@@ -100,6 +100,9 @@ def save(path: str, dataset: SyntheticDataset, info: DatasetInfo, **extra: np.nd
   try:
     with os.fdopen(fd, "wb") as f:
       np.savez(f, **arrays)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions.
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):

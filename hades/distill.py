@@ -12,7 +12,9 @@ import inspect
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -24,6 +26,7 @@ import numpy as np
 import optax
 from flax import struct
 
+import checkpoints
 from hades import bc
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
@@ -175,6 +178,7 @@ def build(config: ml_collections.ConfigDict) -> Components:
       init_params, bc_train, evaluate, config.hades.mode, config.hades.num_students)
   template = dataset_lib.zeros(config.dataset.size, obs_size, act_size)
   strategy, es_params = make_strategy(config.es, template)
+  check_population_divides(config.es.population_size, make_mesh())
   info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
                                  obs_mean, obs_var)
   steps = (config.es.population_size * config.hades.num_students * config.eval.num_envs
@@ -234,19 +238,43 @@ def canonicalize_state(step, state: DistillState) -> DistillState:
   return jax.tree.map(cast, state, out_shapes)
 
 
-def make_distill_step(components: Components):
+POPULATION_AXIS = "population"
+
+
+def make_mesh(devices=None) -> jax.sharding.Mesh:
+  """A 1-D mesh over all devices of all processes; the population axis is split over it."""
+  devices = np.asarray(jax.devices() if devices is None else devices)
+  return jax.sharding.Mesh(devices.reshape(-1), (POPULATION_AXIS,))
+
+
+def check_population_divides(population_size: int, mesh: jax.sharding.Mesh) -> None:
+  if population_size % mesh.size:
+    raise ConfigError(f"population size {population_size} is not divisible by the "
+                      f"{mesh.size} devices; use a multiple of {mesh.size}")
+
+
+def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = None):
   """Returns step(state) -> (state, metrics): one generation, pure and jittable.
+
+  The candidates (and all their BC training and evaluation) are split over `mesh` (default:
+  all devices) along the population axis; the ES state stays replicated. With one device this
+  is the plain computation: one code path for 1 or N devices.
 
   metrics is a dict of scalars: fitness/{mean,max,min,std} over finite candidates,
   fitness/best (best candidate so far), fitness/nonfinite (count), episodes/mean, bc_loss/mean.
   """
   strategy, es_params = components.strategy, components.es_params
   popsize = strategy.population_size
+  mesh = make_mesh() if mesh is None else mesh
+  check_population_divides(popsize, mesh)
+  by_candidate = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(POPULATION_AXIS))
 
   def step(state: DistillState):
     key, ask_key, fitness_key, tell_key = jax.random.split(state.key, 4)
     population, es_state = strategy.ask(ask_key, state.es_state, es_params)
+    population = jax.lax.with_sharding_constraint(population, by_candidate)
     fitness, aux = components.population_fitness(population, fitness_key, state.fixed_params)
+    fitness = jax.lax.with_sharding_constraint(fitness, by_candidate)
     finite = jnp.isfinite(fitness)
     # evosax minimises; non-finite candidates rank worst (a huge loss) and never poison the ES.
     loss = jnp.where(finite, -fitness, jnp.finfo(jnp.float32).max)
@@ -269,16 +297,19 @@ def make_distill_step(components: Components):
   return step
 
 
-def make_distill_run(step, num_generations: int):
+def make_distill_run(step, num_generations: int, mesh: jax.sharding.Mesh | None = None):
   """Returns a jitted run(state) -> (state, metrics [num_generations]) that scans `step`.
 
-  The input state's buffers are donated: the ES state is updated in place on device.
+  State and metrics are replicated over `mesh` (default: all devices); the input state's
+  buffers are donated, so the ES state is updated in place on device.
   """
+  mesh = make_mesh() if mesh is None else mesh
+  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
 
   def run(state):
     return jax.lax.scan(lambda s, _: step(s), state, None, length=num_generations)
 
-  return jax.jit(run, donate_argnums=0)
+  return jax.jit(run, in_shardings=replicated, out_shardings=replicated, donate_argnums=0)
 
 
 def chunk_size(num_generations: int, requested: int) -> int:
@@ -328,69 +359,211 @@ def evaluate_final(components: Components, datasets: dict, seed: int, num_studen
   return out
 
 
-def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] = None):
-  """Runs one task's distillation, writing into `workdir` (the task's own directory).
+class Interrupted(Exception):
+  """The run was stopped by SIGTERM/SIGINT after saving a checkpoint."""
 
-  Writes config.json (resolved config) at start, metrics.jsonl (one line per generation),
+
+RESUME_MODES = ("auto", "never", "must")
+# Config fields that may change when a run is resumed.
+RESUMABLE_CHANGES = ("es.num_generations", "log.", "final_eval.", "checkpoint.")
+
+
+def _to_storable(state: DistillState) -> DistillState:
+  return state.replace(key=jax.random.key_data(state.key))
+
+
+def _from_storable(state: DistillState) -> DistillState:
+  return state.replace(key=jax.random.wrap_key_data(jnp.asarray(state.key)))
+
+
+def _truncate_metrics(path: str, generations: int) -> None:
+  """Keeps the metrics rows of generations 1..`generations` (atomically)."""
+  rows = []
+  if os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        line = line.strip()
+        if not line:
+          continue
+        try:
+          row = json.loads(line)
+        except json.JSONDecodeError:
+          break  # A half-written last line from a killed run.
+        if row.get("generation", 0) <= generations:
+          rows.append(line)
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.writelines(r + "\n" for r in rows)
+  os.replace(tmp, path)
+  if len(rows) != generations:
+    raise checkpoints.CheckpointError(
+        f"{path} has {len(rows)} rows for the {generations} checkpointed generations")
+
+
+class _StopFlag:
+  """Turns SIGTERM/SIGINT into a flag checked between host calls (main thread only)."""
+
+  def __init__(self):
+    self.signal = None
+    self._old = {}
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGTERM, signal.SIGINT):
+        self._old[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    self.signal = signum
+
+  def __exit__(self, *exc):
+    for sig, handler in self._old.items():
+      signal.signal(sig, handler)
+
+
+def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] = None,
+            resume: str = "auto"):
+  """Runs (or resumes) one task's distillation, writing into `workdir` (the task's directory).
+
+  Writes config.json (resolved config), metrics.jsonl (one line per generation),
+  checkpoints/ (orbax, every `checkpoint.every_generations`, on SIGTERM/SIGINT and at the end),
   and at the end dataset.npz (ES mean) and summary.json (fresh-student evaluation of it).
-  Returns the summary dict.
+
+  Args:
+    resume: 'auto' resumes from the workdir's checkpoint if there is one; 'never' refuses a
+      workdir that has one; 'must' refuses a workdir that has none.
+
+  Returns the summary dict. Raises Interrupted after saving a checkpoint on SIGTERM/SIGINT.
   """
   log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+  if resume not in RESUME_MODES:
+    raise ConfigError(f"unknown resume mode {resume!r}; choose one of {RESUME_MODES}")
   config = resolve_config(config)
+  components = build(config)  # Validates everything before a file is written.
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+  if jax.process_index() != 0:  # Multi-host: only process 0 logs and writes files.
+    return _distill_locked(config, components, workdir, lambda s: None, resume, writer=False)
+  with checkpoints.WorkdirLock(workdir):
+    return _distill_locked(config, components, workdir, log, resume)
 
+
+def _distill_locked(config, components: Components, workdir: str, log, resume: str,
+                    writer: bool = True):
   t_start = time.time()
-  components = build(config)
+  task = components.task
+  ckpt = checkpoints.RunCheckpointer(os.path.join(workdir, "checkpoints"),
+                                     config.checkpoint.keep_latest, config.checkpoint.keep_best)
   state = init_state(components, config.seed)
   num_gens = config.es.num_generations
+  done = 0
+  if ckpt.latest_step() is not None and resume == "never":
+    raise checkpoints.CheckpointError(
+        f"{workdir} already holds a run (checkpoint at generation {ckpt.latest_step()}); "
+        "resume it with --resume=auto or use another workdir")
+
+  def check_meta(meta):
+    diff = checkpoints.config_differences(meta.get("config", {}), config.to_dict(),
+                                          ignore=RESUMABLE_CHANGES)
+    if diff:
+      raise checkpoints.CheckpointError(
+          f"the checkpoint in {workdir} was made with a different config ({', '.join(diff)} "
+          "differ); use another workdir, or the same config to resume")
+
+  restored = None
+  if resume != "never":
+    abstract = jax.eval_shape(lambda: _to_storable(state))
+    restored = ckpt.restore(abstract, check_meta, log=log)
+  if restored is None and resume == "must":
+    raise checkpoints.CheckpointError(f"--resume=must but {workdir} has no checkpoint")
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  if restored is not None:
+    done, stored, _ = restored
+    if done > num_gens:
+      raise checkpoints.CheckpointError(
+          f"the checkpoint in {workdir} is at generation {done}, beyond the requested {num_gens}")
+    state = canonicalize_state(make_distill_step(components), _from_storable(stored))
+    if writer:
+      _truncate_metrics(metrics_path, done)
+    log(f"[{task}] resuming from the checkpoint at generation {done}/{num_gens}")
+  elif writer and os.path.exists(metrics_path):
+    os.remove(metrics_path)  # A run killed before its first checkpoint starts over.
+  if writer:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+
   chunk = chunk_size(num_gens, config.log.generations_per_call)
   run = make_distill_run(make_distill_step(components), chunk)
   steps_per_gen = components.env_steps_per_generation
-  log(f"[{components.task}] distilling D={config.dataset.size} (obs {components.obs_size}, "
+  meta = {"config": config.to_dict(), "task": task, "backend": config.env.backend,
+          "normalization": config.dataset.normalization,
+          "obs_mean": None if components.info.obs_mean is None
+                      else np.asarray(components.info.obs_mean).tolist(),
+          "obs_var": None if components.info.obs_var is None
+                     else np.asarray(components.info.obs_var).tolist()}
+  log(f"[{task}] distilling D={config.dataset.size} (obs {components.obs_size}, "
       f"act {components.act_size}) with {config.es.strategy} popsize "
       f"{config.es.population_size}, HaDES-{config.hades.mode[0].upper()} x"
       f"{config.hades.num_students} students, {num_gens} generations, "
       f"{steps_per_gen} env steps/generation")
 
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
-  timed_gens, timed_seconds = 0, 0.0
-  with open(metrics_path, "w") as metrics_file:
-    done = 0
+  every = max(1, config.checkpoint.every_generations)
+  tb_writer = None
+  if writer and config.log.tensorboard:
+    from tensorboardX import SummaryWriter  # Optional; imported only when enabled.
+
+    tb_writer = SummaryWriter(os.path.join(workdir, "tensorboard"))
+  timed_gens, timed_seconds, first_call = 0, 0.0, True
+  with open(metrics_path if writer else os.devnull, "a") as metrics_file, _StopFlag() as stop:
     while done < num_gens:
       t0 = time.time()
       state, metrics = run(state)
       metrics = jax.device_get(metrics)
       dt = time.time() - t0
-      if done > 0:  # The first call includes compilation.
+      if not first_call:  # The first call includes compilation.
         timed_gens, timed_seconds = timed_gens + chunk, timed_seconds + dt
+      first_call = False
       sec_per_gen = timed_seconds / timed_gens if timed_gens else dt / chunk
+      if np.any(metrics["fitness/nonfinite"] == config.es.population_size):
+        raise FloatingPointError(
+            f"[{task}] every candidate of a generation after {done} has a non-finite fitness; "
+            f"stopping with the checkpoint at generation {ckpt.latest_step() or 0} kept (lower "
+            "the ES learning rate / sigma or the BC learning rate)")
       for i in range(chunk):
         row = {"generation": done + i + 1}
         row.update({k: float(v[i]) for k, v in metrics.items()})
         row["env_steps_per_s"] = steps_per_gen / (dt / chunk)
         row["wall_time"] = time.time() - t_start
         metrics_file.write(json.dumps(row) + "\n")
+        if tb_writer is not None:
+          for k, v in row.items():
+            if k != "generation":
+              tb_writer.add_scalar(f"{task}/{k}", v, row["generation"])
       metrics_file.flush()
-      done += chunk
-      if np.all(metrics["fitness/nonfinite"] == config.es.population_size):
-        raise FloatingPointError(
-            f"[{components.task}] every candidate of generation {done} has a non-finite "
-            "fitness; stopping (lower the ES learning rate / sigma or the BC learning rate)")
+      previous, done = done, done + chunk
       last = {k: float(v[-1]) for k, v in metrics.items()}
+      if done // every > previous // every or done == num_gens or stop.signal:
+        ckpt.save(done, _to_storable(state), meta, {"fitness/best": last["fitness/best"]})
       eta = (num_gens - done) * sec_per_gen
-      log(f"[{components.task}] gen {done}/{num_gens} | fitness mean {last['fitness/mean']:.1f} "
+      log(f"[{task}] gen {done}/{num_gens} | fitness mean {last['fitness/mean']:.1f} "
           f"max {last['fitness/max']:.1f} | best {last['fitness/best']:.1f} | "
           f"{_fmt_rate(steps_per_gen / (dt / chunk))} env-steps/s | "
           f"{dt / chunk:.2f} s/gen | ETA {_fmt_time(eta)}")
+      if stop.signal and done < num_gens:
+        ckpt.close()
+        raise Interrupted(f"[{task}] stopped by signal {stop.signal} at generation {done}; "
+                          "checkpoint saved, run the same command again to resume")
+  ckpt.close()
+  if tb_writer is not None:
+    tb_writer.close()
 
   dataset = mean_dataset(components, state)
   best = components.strategy._unravel_solution(state.es_state.best_solution)
-  dataset_lib.save(os.path.join(workdir, "dataset.npz"), dataset,
-                   dataclasses.replace(components.info, source=os.path.abspath(workdir)),
-                   best_states=best.states, best_actions=best.actions,
-                   generations=np.asarray(num_gens))
+  if writer:
+    dataset_lib.save(os.path.join(workdir, "dataset.npz"), dataset,
+                     dataclasses.replace(components.info, source=os.path.abspath(workdir)),
+                     best_states=best.states, best_actions=best.actions,
+                     generations=np.asarray(num_gens))
   final = config.final_eval
   zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
   scores = evaluate_final(components, {"distilled": dataset, "zero": zero}, config.seed + 1,
@@ -398,13 +571,25 @@ def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str]
                           final.num_steps)
   summary = scores["distilled"]
   summary["zero_dataset_return"] = scores["zero"]["return_mean"]
-  summary.update(task=components.task, generations=num_gens,
-                 wall_time=time.time() - t_start,
+  summary.update(task=task, generations=num_gens, wall_time=time.time() - t_start,
                  sec_per_generation=timed_seconds / timed_gens if timed_gens else float("nan"))
-  with open(os.path.join(workdir, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=2)
-  log(f"[{components.task}] done in {_fmt_time(summary['wall_time'])}: distilled dataset "
-      f"trains fresh students to {summary['return_mean']:.1f} +- {summary['return_std']:.1f} "
-      f"({summary['episodes']} episodes); the all-zero dataset gives "
+  if writer:
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+      json.dump(summary, f, indent=2)
+  log(f"[{task}] done in {_fmt_time(summary['wall_time'])}: distilled dataset trains fresh "
+      f"students to {summary['return_mean']:.1f} +- {summary['return_std']:.1f} (over "
+      f"{final.num_students} students); the all-zero dataset gives "
       f"{summary['zero_dataset_return']:.1f}")
   return summary
+
+
+def is_finished(workdir: str, config: ml_collections.ConfigDict) -> bool:
+  """True when `workdir` holds a completed run of `config` (summary written after the end)."""
+  path = os.path.join(workdir, "summary.json")
+  if not os.path.exists(path):
+    return False
+  try:
+    with open(path) as f:
+      return json.load(f).get("generations") == resolve_config(config).es.num_generations
+  except (OSError, json.JSONDecodeError):
+    return False

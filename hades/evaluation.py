@@ -16,6 +16,48 @@ PAPER_STUDENT = dict(width=512, depth=2, activation="tanh", kernel_init="orthogo
                      learning_rate=5e-3, max_grad_norm=0.5, bc_steps=0)
 
 
+def student_settings(task: str, student: dict | None = None) -> dict:
+  """PAPER_STUDENT updated with `student`, bc_steps <= 0 replaced by the task's default."""
+  settings = dict(PAPER_STUDENT)
+  settings.update({k: v for k, v in (student or {}).items() if k in PAPER_STUDENT})
+  if settings["bc_steps"] <= 0:
+    settings["bc_steps"] = tasks.get_task(task).bc_steps
+  return settings
+
+
+def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo, student: dict | None = None,
+                        num_students: int = 4, num_envs: int = 4, num_steps: int = 1024):
+  """Returns score(dataset, seed) -> summary dict, compiled once for all datasets of a shape.
+
+  Trains `num_students` fresh students (settings: PAPER_STUDENT updated with `student`) on the
+  dataset and evaluates each on `task` with `info`'s normalisation.
+  """
+  task = tasks.resolve_task(task)
+  settings = student_settings(task, student)
+  env = tasks.make_env(task, info.backend)
+  obs_size, act_size = int(env.observation_size), int(env.action_size)
+  policy = policy_lib.make_policy(act_size, settings["width"], settings["depth"],
+                                  settings["activation"], settings["kernel_init"])
+  train = bc.make_bc_train(policy, settings["bc_steps"], settings["learning_rate"],
+                           settings["max_grad_norm"])
+  evaluate = rollout.make_evaluate(env, policy, num_envs, num_steps, info.normalization,
+                                   info.obs_mean, info.obs_var)
+  eval_fn = jax.jit(fitness_lib.make_dataset_eval(
+      policy_lib.make_init_params(policy, obs_size), train, evaluate, num_students))
+
+  def score(dataset: dataset_lib.SyntheticDataset, seed: int = 0) -> dict:
+    dataset_lib.check_fits(dataset, obs_size, act_size, f"dataset for {task}")
+    results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
+    summary = fitness_lib.summarize(results)
+    summary.update(task=task, normalization=info.normalization, backend=info.backend,
+                   dataset_size=int(dataset.size), num_students=num_students,
+                   num_envs=num_envs, num_steps=num_steps, seed=seed, student=settings,
+                   bc_loss=float(loss.mean()))
+    return summary
+
+  return score
+
+
 def evaluate_dataset(dataset: dataset_lib.SyntheticDataset, info: dataset_lib.DatasetInfo,
                      student: dict | None = None, num_students: int = 4, num_envs: int = 4,
                      num_steps: int = 1024, seed: int = 0) -> dict:
@@ -26,29 +68,8 @@ def evaluate_dataset(dataset: dataset_lib.SyntheticDataset, info: dataset_lib.Da
     info: task, backend and normalisation the dataset was made with.
     student: overrides of PAPER_STUDENT (width, depth, activation, bc_steps, learning_rate...).
   """
-  settings = dict(PAPER_STUDENT)
-  settings.update({k: v for k, v in (student or {}).items() if k in PAPER_STUDENT})
-  task = tasks.resolve_task(info.task)
-  if settings["bc_steps"] <= 0:
-    settings["bc_steps"] = tasks.get_task(task).bc_steps
-  env = tasks.make_env(task, info.backend)
-  obs_size, act_size = int(env.observation_size), int(env.action_size)
-  dataset_lib.check_fits(dataset, obs_size, act_size, f"dataset for {task}")
-  policy = policy_lib.make_policy(act_size, settings["width"], settings["depth"],
-                                  settings["activation"], settings["kernel_init"])
-  train = bc.make_bc_train(policy, settings["bc_steps"], settings["learning_rate"],
-                           settings["max_grad_norm"])
-  evaluate = rollout.make_evaluate(env, policy, num_envs, num_steps, info.normalization,
-                                   info.obs_mean, info.obs_var)
-  eval_fn = jax.jit(fitness_lib.make_dataset_eval(
-      policy_lib.make_init_params(policy, obs_size), train, evaluate, num_students))
-  results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
-  summary = fitness_lib.summarize(results)
-  summary.update(task=task, normalization=info.normalization, backend=info.backend,
-                 dataset_size=int(dataset.size), num_students=num_students, num_envs=num_envs,
-                 num_steps=num_steps, seed=seed, student=settings,
-                 bc_loss=float(loss.mean()))
-  return summary
+  scorer = make_dataset_scorer(info.task, info, student, num_students, num_envs, num_steps)
+  return scorer(dataset, seed)
 
 
 def evaluate_dataset_file(path: str, task: str | None = None, normalization: str | None = None,

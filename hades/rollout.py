@@ -132,3 +132,36 @@ def make_evaluate(env, policy: nn.Module, num_envs: int, num_steps: int,
                       jnp.mean(episode_return))
 
   return evaluate
+
+
+def make_trajectory(env, policy: nn.Module, num_steps: int, normalization: str = "running",
+                    obs_mean=None, obs_var=None, deterministic: bool = False):
+  """Returns trajectory(params, key) -> (pipeline states [T] (stacked), rewards [T], dones [T])
+  of one env, for rendering; same observation handling as `make_evaluate`."""
+  obs_size = env.observation_size
+  if normalization == "constant":
+    const_mean = jnp.asarray(np.asarray(obs_mean, np.float32).reshape(obs_size))
+    const_var = jnp.asarray(np.asarray(obs_var, np.float32).reshape(obs_size))
+
+  def trajectory(params, key):
+    reset_key, act_key = jax.random.split(key)
+    env_state = env.reset(reset_key)
+
+    def step(carry, key):
+      env_state, stats = carry
+      obs = env_state.obs[None]
+      if normalization == "running":
+        stats = stats.update(obs)
+        obs = normalize(obs, stats.mean, stats.var)
+      elif normalization == "constant":
+        obs = normalize(obs, const_mean, const_var)
+      mean, log_std = policy.apply(params, obs[0])
+      action = mean if deterministic else policy_lib.sample_actions(key, mean, log_std)
+      env_state = env.step(env_state, jnp.clip(action, -1.0, 1.0))
+      return (env_state, stats), (env_state.pipeline_state, env_state.reward, env_state.done)
+
+    _, out = jax.lax.scan(step, (env_state, RunningStats.create(obs_size)),
+                          jax.random.split(act_key, num_steps))
+    return out
+
+  return trajectory

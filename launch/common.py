@@ -18,17 +18,28 @@ warnings.filterwarnings("ignore", category=UserWarning)
 logging.getLogger("brax").setLevel(logging.ERROR)
 
 # User errors: reported as one line on stderr with exit status 2, no traceback.
+from absl import flags
+from absl import logging as absl_logging
+
+import checkpoints as _checkpoints
 from hades import dataset as _dataset
 from hades import distill as _distill
 
-USER_ERRORS = (_distill.ConfigError, _dataset.DatasetFileError, ValueError, FileNotFoundError,
-               PermissionError, KeyError)
+USER_ERRORS = (_distill.ConfigError, _dataset.DatasetFileError, _checkpoints.CheckpointError,
+               ValueError, FileNotFoundError, PermissionError, KeyError)
+
+
+def define_resume_flag():
+  flags.DEFINE_enum("resume", "auto", list(_distill.RESUME_MODES),
+                    "auto: resume from the workdir's checkpoint if any; never: refuse a workdir "
+                    "that holds a run; must: refuse a workdir without one.")
 
 
 def run(main):
   """absl.app.run(main), turning user errors into `error: ...` on stderr and exit status 2."""
 
   def wrapped(argv):
+    absl_logging.set_verbosity(absl_logging.WARNING)
     try:
       return main(argv)
     except USER_ERRORS as e:
@@ -38,6 +49,9 @@ def run(main):
     except FloatingPointError as e:
       print(f"error: {e}", file=sys.stderr, flush=True)
       sys.exit(3)
+    except _distill.Interrupted as e:
+      print(f"interrupted: {e}", file=sys.stderr, flush=True)
+      sys.exit(130)
 
   app.run(wrapped)
 
@@ -56,3 +70,26 @@ def task_workdir(workdir: str, task: str) -> str:
   if not os.access(path, os.W_OK):
     raise PermissionError(f"workdir {path} is not writable")
   return path
+
+
+def define_distributed_flags():
+  flags.DEFINE_string("coordinator_address", None,
+                      "host:port of process 0, for multi-process runs (jax.distributed).")
+  flags.DEFINE_integer("num_processes", None, "Number of processes of a multi-process run.")
+  flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
+  flags.DEFINE_bool("distributed", False,
+                    "Call jax.distributed.initialize() and let JAX auto-detect the cluster "
+                    "(SLURM, Cloud TPU, ...); implied by --coordinator_address.")
+
+
+def maybe_initialize_distributed():
+  """Starts JAX's distributed runtime when asked to; afterwards jax.devices() spans all hosts."""
+  f = flags.FLAGS
+  if not (f.distributed or f.coordinator_address):
+    return
+  import jax
+
+  if f.coordinator_address and jax.default_backend() == "cpu":
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(coordinator_address=f.coordinator_address,
+                             num_processes=f.num_processes, process_id=f.process_id)

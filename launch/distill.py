@@ -4,7 +4,9 @@
   python -m launch.distill --task=hopper --workdir=runs/paper --config=hades/configs/paper.py
   python -m launch.distill --task=ant --workdir=runs/x --config.es.population_size=128
 
-Writes WORKDIR/<task>/{config.json, metrics.jsonl, dataset.npz, summary.json}.
+Writes WORKDIR/<task>/{config.json, metrics.jsonl, checkpoints/, dataset.npz, summary.json}.
+Rerunning the same command resumes from the latest checkpoint (--resume=auto|never|must);
+SIGTERM/SIGINT save a checkpoint before exiting.
 """
 
 from __future__ import annotations
@@ -25,10 +27,13 @@ config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file (ml_colle
 flags.DEFINE_string("task", None, "Task to distil (overrides config.task).")
 flags.DEFINE_string("workdir", None, "Output directory; the task writes into WORKDIR/<task>/.")
 flags.mark_flag_as_required("workdir")
+common.define_resume_flag()
+common.define_distributed_flags()
 
 
 def main(argv):
   del argv
+  common.maybe_initialize_distributed()
   from hades import distill
   from hades import tasks
 
@@ -37,7 +42,7 @@ def main(argv):
     config.unlock()
     config.task = FLAGS.task
   task = tasks.resolve_task(config.task)
-  distill.distill(config, common.task_workdir(FLAGS.workdir, task))
+  distill.distill(config, common.task_workdir(FLAGS.workdir, task), resume=FLAGS.resume)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
   python -m launch.distill_all --tasks=ant,hopper,walker --workdir=runs/demo
 
-Every task is validated before the first one starts. Writes WORKDIR/summary.json with each
+Every task is validated before the first one starts. Finished tasks are skipped and unfinished
+ones resume from their checkpoints, so rerunning the command after a crash continues the work. Writes WORKDIR/summary.json with each
 task's final fresh-student return next to the all-zero dataset's.
 """
 
@@ -26,11 +27,18 @@ config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file (ml_colle
                                 lock_config=True)
 flags.DEFINE_string("tasks", "ant,hopper,walker", "Comma-separated tasks.")
 flags.DEFINE_string("workdir", None, "Output directory; task T writes into WORKDIR/T/.")
+flags.DEFINE_enum("then", None, ["multitask"],
+                  "After distilling: 'multitask' trains the generalist on the datasets and "
+                  "writes the transfer evaluation (launch.train_multitask + evaluate_transfer, "
+                  "default multitask config).")
 flags.mark_flag_as_required("workdir")
+common.define_resume_flag()
+common.define_distributed_flags()
 
 
 def main(argv):
   del argv
+  common.maybe_initialize_distributed()
   from hades import distill
   from hades import tasks as tasks_lib
 
@@ -51,7 +59,12 @@ def main(argv):
   for i, name in enumerate(names):
     print(f"=== task {i + 1}/{len(names)}: {name} (elapsed {time.time() - t0:.0f}s) ===",
           file=sys.stderr, flush=True)
-    summary = distill.distill(configs[name], workdirs[name])
+    if FLAGS.resume != "never" and distill.is_finished(workdirs[name], configs[name]):
+      print(f"[{name}] already finished in {workdirs[name]}; skipping", file=sys.stderr)
+      with open(os.path.join(workdirs[name], "summary.json")) as f:
+        summary = json.load(f)
+    else:
+      summary = distill.distill(configs[name], workdirs[name], resume=FLAGS.resume)
     results[name] = {k: summary[k] for k in ("return_mean", "return_std", "episodes",
                                              "zero_dataset_return", "wall_time")}
   total = time.time() - t0
@@ -61,6 +74,12 @@ def main(argv):
   for name, r in results.items():
     print(f"  {name:<26} distilled {r['return_mean']:8.1f} +- {r['return_std']:6.1f}   "
           f"zero dataset {r['zero_dataset_return']:8.1f}", file=sys.stderr)
+  if FLAGS.then == "multitask":
+    from multitask import workflow
+    from multitask.configs import default as multitask_default
+
+    workflow.train_multitask(FLAGS.workdir, names, multitask_default.get_config())
+    workflow.evaluate_transfer(FLAGS.workdir)
 
 
 if __name__ == "__main__":

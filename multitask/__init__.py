@@ -1,1 +1,2 @@
-"""Multi-task generalist trained from per-task distilled datasets (issue 4; not built yet)."""
+"""Multi-task generalist agents trained from per-task distilled datasets, with no further
+environment interaction, and task-transfer evaluation."""

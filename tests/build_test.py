@@ -10,7 +10,8 @@ FIRST_PARTY = ("hades", "multitask", "launch", "checkpoints")
 THIRD_PARTY = {"jax": "jax", "flax": "flax", "optax": "optax", "evosax": "evosax", "brax": "brax",
                "orbax": "orbax-checkpoint", "chex": "chex", "absl": "absl-py",
                "ml_collections": "ml-collections", "numpy": "numpy", "matplotlib": "matplotlib",
-               "pytest": "pytest"}
+               "pytest": "pytest", "imageio": "imageio", "mujoco": "mujoco", "PIL": "pillow",
+               "tensorboardX": "tensorboardX"}
 LAYERS = {"launch": 3, "multitask": 2, "hades": 1, "checkpoints": 0}
 
 

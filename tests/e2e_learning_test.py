@@ -12,8 +12,9 @@ from hades import distill
 def test_tiny_hopper_distillation_beats_zero_dataset(tmp_path):
   config = conftest.tiny_config(**{
       "es.population_size": 16, "es.num_generations": 6, "student.width": 32,
-      "student.bc_steps": 100, "eval.num_steps": 200, "final_eval.num_students": 2,
-      "final_eval.num_envs": 2, "final_eval.num_steps": 200, "log.generations_per_call": 3})
+      "student.bc_steps": 100, "eval.num_steps": 200, "final_eval.num_students": 4,
+      "final_eval.num_envs": 0, "final_eval.num_steps": 200, "log.generations_per_call": 3,
+      "log.tensorboard": True})
   lines = []
   summary = distill.distill(config, str(tmp_path), log=lines.append)
   rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -22,3 +23,5 @@ def test_tiny_hopper_distillation_beats_zero_dataset(tmp_path):
   assert rows[-1]["fitness/mean"] > rows[0]["fitness/mean"]
   assert summary["return_mean"] > summary["zero_dataset_return"] + 20, summary
   assert any("ETA" in l for l in lines)
+  events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+  assert events and events[0].stat().st_size > 0

@@ -48,14 +48,22 @@ def test_evaluate_bad_dataset_file(tmp_path):
   assert result.returncode == 2 and "needs obs size 11" in result.stderr, result.stderr[-1000:]
 
 
-@pytest.mark.slow
-def test_distill_all_then_evaluate_writes_everything(tmp_path):
-  result = _run("launch.distill_all", "--tasks=hopper,reacher", f"--workdir={tmp_path}",
+@pytest.fixture(scope="module")
+def tiny_workdir(tmp_path_factory):
+  """A finished tiny distill_all run on two tasks, shared by the launcher tests below."""
+  workdir = tmp_path_factory.mktemp("runs")
+  result = _run("launch.distill_all", "--tasks=hopper,reacher", f"--workdir={workdir}",
                 "--config.es.population_size=4", "--config.es.num_generations=3", *TINY)
   assert result.returncode == 0, result.stderr[-3000:]
+  return workdir, result
+
+
+@pytest.mark.slow
+def test_distill_all_writes_everything(tiny_workdir):
+  workdir, result = tiny_workdir
   assert "gen 3/3" in result.stderr and "ETA" in result.stderr
   for task in ("hopper", "reacher"):
-    d = tmp_path / task
+    d = workdir / task
     rows = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines()]
     assert [r["generation"] for r in rows] == [1, 2, 3]
     assert {"fitness/mean", "fitness/max", "fitness/std", "fitness/best", "env_steps_per_s",
@@ -64,16 +72,61 @@ def test_distill_all_then_evaluate_writes_everything(tmp_path):
     assert config["task"] == task and config["es"]["population_size"] == 4
     with np.load(d / "dataset.npz") as f:
       assert str(f["task"]) == task and f["states"].shape[0] == 4
-  summary = json.loads((tmp_path / "summary.json").read_text())
+  summary = json.loads((workdir / "summary.json").read_text())
   assert set(summary["tasks"]) == {"hopper", "reacher"}
+  # Rerunning skips finished tasks.
+  again = _run("launch.distill_all", "--tasks=hopper", f"--workdir={workdir}",
+               "--config.es.population_size=4", "--config.es.num_generations=3", *TINY)
+  assert again.returncode == 0 and "already finished" in again.stderr, again.stderr[-2000:]
 
+
+@pytest.mark.slow
+def test_evaluate_uses_run_config(tiny_workdir, tmp_path):
+  workdir, _ = tiny_workdir
   out = tmp_path / "eval.json"
-  result = _run("launch.evaluate", f"--dataset={tmp_path / 'hopper' / 'dataset.npz'}",
-                "--num_students=2", "--num_envs=2", "--num_steps=50", f"--output={out}")
+  result = _run("launch.evaluate", f"--dataset={workdir / 'hopper' / 'dataset.npz'}",
+                "--num_students=2", "--num_steps=50", f"--output={out}")
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(out.read_text())
   assert report["task"] == "hopper" and report["student"]["width"] == 8  # From config.json.
+  assert report["num_envs"] == 1  # The distillation's eval.num_envs.
   assert np.isfinite(report["return_mean"]) and len(report["per_student"]) == 2
+
+
+@pytest.mark.slow
+def test_report_writes_decodable_pngs_and_page(tiny_workdir):
+  from PIL import Image
+
+  workdir, _ = tiny_workdir
+  result = _run("launch.report", f"--workdir={workdir}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  for task in ("hopper", "reacher"):
+    for name, min_size in (("fitness.png", (600, 380)), ("dataset.png", (600, 240))):
+      with Image.open(workdir / task / name) as im:
+        im.load()
+        assert im.size[0] >= min_size[0] and im.size[1] >= min_size[1], (name, im.size)
+  page = (workdir / "report.md").read_text()
+  assert "![fitness](hopper/fitness.png)" in page and "| reacher | 3 |" in page
+
+
+def _has_osmesa():
+  import ctypes.util
+
+  return ctypes.util.find_library("OSMesa") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_osmesa(), reason="needs OSMesa (apt-get install libosmesa6)")
+def test_render_writes_a_gif_with_frames(tiny_workdir):
+  from PIL import Image
+
+  workdir, _ = tiny_workdir
+  result = _run("launch.render", f"--workdir={workdir}", "--task=hopper", "--steps=20",
+                "--html")
+  assert result.returncode == 0, result.stderr[-3000:]
+  with Image.open(workdir / "hopper" / "rollout.gif") as gif:
+    assert gif.n_frames == 10 and gif.size == (320, 240)
+  assert "<html" in (workdir / "hopper" / "rollout.html").read_text().lower()
 
 
 @pytest.mark.slow
@@ -85,3 +138,29 @@ def test_paper_hopper_d64_dataset_reproduces_its_return():
   report = json.loads(result.stdout)
   assert report["normalization"] == "running" and report["student"]["bc_steps"] == 200
   assert abs(report["return_mean"] - 1780) <= 178, report["return_mean"]
+
+
+@pytest.mark.slow
+def test_train_multitask_then_transfer_report(tiny_workdir):
+  from PIL import Image
+
+  workdir, _ = tiny_workdir
+  trained = _run("launch.train_multitask", f"--workdir={workdir}",
+                 "--config.train.bc_steps=20", "--config.train.num_seeds=2",
+                 "--config.agent.width=16")
+  assert trained.returncode == 0, trained.stderr[-3000:]
+  assert (workdir / "multitask" / "checkpoints").is_dir()
+  result = _run("launch.evaluate_transfer", f"--workdir={workdir}", "--num_students=2",
+                "--num_steps=30", "--architectures=width=16")
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads((workdir / "transfer.json").read_text())
+  assert report["tasks"] == ["hopper", "reacher"]
+  for task in ("hopper", "reacher"):
+    entry = report["per_task"][task]
+    assert len(entry["generalist_per_seed"]) == 2
+    assert np.isfinite(entry["generalist"]) and np.isfinite(entry["wrong_task_id"])
+    assert set(report["cross_task"][task]) == {"hopper", "reacher"}
+    assert set(report["architecture"][task]) == {"width=16"}
+  with Image.open(workdir / "transfer.png") as im:
+    im.load()
+    assert im.size[0] > 400 and im.size[1] > 200

@@ -56,6 +56,12 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.log = ml_collections.ConfigDict()
   config.log.generations_per_call = 5  # Generations per jitted host call (lax.scan).
+  config.log.tensorboard = False  # Also write TensorBoard events to <task>/tensorboard/.
+
+  config.checkpoint = ml_collections.ConfigDict()
+  config.checkpoint.every_generations = 10  # Also saved on SIGTERM/SIGINT and at the end.
+  config.checkpoint.keep_latest = 2
+  config.checkpoint.keep_best = 1  # By fitness/best.
 
   # Per-task overrides, applied after the task is resolved (they win over command-line values
   # of the same fields). Sized so that ant + hopper + walker2d take under 20 min on 2 CPU cores:

@@ -1,0 +1,117 @@
+"""Pictures of runs: fitness curves and the distilled dataset itself (matplotlib, PNG)."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+# Observation feature names of the planar tasks (MuJoCo/Gym order; Brax uses the same layout).
+_PLANAR = ["rootz", "rooty"]
+FEATURE_NAMES = {
+    "hopper": _PLANAR + ["thigh", "leg", "foot"] + ["vel_" + n for n in
+                                                     ["rootx", "rootz", "rooty", "thigh", "leg",
+                                                      "foot"]],
+    "walker2d": _PLANAR + ["thigh", "leg", "foot", "thigh_l", "leg_l", "foot_l"]
+                + ["vel_" + n for n in ["rootx", "rootz", "rooty", "thigh", "leg", "foot",
+                                        "thigh_l", "leg_l", "foot_l"]],
+    "halfcheetah": ["rootz", "rooty", "bthigh", "bshin", "bfoot", "fthigh", "fshin", "ffoot"]
+                   + ["vel_" + n for n in ["rootx", "rootz", "rooty", "bthigh", "bshin",
+                                           "bfoot", "fthigh", "fshin", "ffoot"]],
+}
+ACTION_NAMES = {
+    "hopper": ["thigh", "leg", "foot"],
+    "walker2d": ["thigh", "leg", "foot", "thigh_l", "leg_l", "foot_l"],
+    "halfcheetah": ["bthigh", "bshin", "bfoot", "fthigh", "fshin", "ffoot"],
+}
+
+
+def read_metrics(path: str) -> dict[str, np.ndarray]:
+  """metrics.jsonl -> {key: [G] array} (rows in file order)."""
+  with open(path) as f:
+    rows = [json.loads(line) for line in f if line.strip()]
+  keys = rows[0].keys() if rows else []
+  return {k: np.asarray([r.get(k, np.nan) for r in rows], np.float64) for k in keys}
+
+
+def plot_fitness(metrics: dict[str, np.ndarray], task: str, path: str) -> None:
+  """Population mean (+- std), max, and best-so-far fitness over generations."""
+  g = metrics["generation"]
+  fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+  mean, std = metrics["fitness/mean"], metrics["fitness/std"]
+  ax.plot(g, mean, label="population mean", color="C0")
+  ax.fill_between(g, mean - std, mean + std, color="C0", alpha=0.2, linewidth=0)
+  ax.plot(g, metrics["fitness/max"], label="population max", color="C1", linewidth=1)
+  ax.plot(g, metrics["fitness/best"], label="best so far", color="C2", linestyle="--")
+  ax.set(xlabel="generation", ylabel="return of students trained on the dataset",
+         title=f"HaDES on {task}")
+  ax.grid(alpha=0.3)
+  ax.legend(loc="lower right")
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+
+
+def _names(table, task, n, prefix):
+  names = table.get(task)
+  return names if names is not None and len(names) == n else [f"{prefix}{i}" for i in range(n)]
+
+
+def plot_dataset(states: np.ndarray, actions: np.ndarray, task: str, path: str) -> None:
+  """The distilled dataset as two heat-maps: states [D, obs] and their action labels [D, act].
+
+  Rows are the D data points; states are in the student's normalised units.
+  """
+  d, obs = states.shape
+  act = actions.shape[1]
+  fig, (ax_s, ax_a) = plt.subplots(
+      1, 2, figsize=(max(6.4, 0.45 * (obs + act) + 2.5), max(2.5, 0.35 * d + 1.8)), dpi=100,
+      gridspec_kw={"width_ratios": [obs, act]})
+  for ax, data, names, title, cmap in (
+      (ax_s, states, _names(FEATURE_NAMES, task, obs, "s"), "states (normalised)", "RdBu_r"),
+      (ax_a, actions, _names(ACTION_NAMES, task, act, "a"), "actions", "PuOr_r")):
+    lim = float(np.max(np.abs(data))) or 1.0
+    im = ax.imshow(data, cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(len(names)), names, rotation=70, fontsize=7)
+    ax.set_yticks(range(d), [str(i) for i in range(d)] if d <= 32 else [""] * d, fontsize=7)
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+    if d <= 16 and data.shape[1] <= 12:
+      for (i, j), v in np.ndenumerate(data):
+        ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6)
+  ax_s.set_ylabel("data point")
+  fig.suptitle(f"distilled {task} dataset: {d} state-action pairs", fontsize=10)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+
+
+def plot_transfer(report: dict, path: str) -> None:
+  """Heat-map of returns on each task (rows) of students trained on each task's dataset, of the
+  generalist and of the generalist with a wrong task id (columns), relative to the specialist.
+
+  `report` is multitask's transfer report: cross_task[target][source] and per_task[target].
+  """
+  names = report["tasks"]
+  columns = [f"dataset: {n}" for n in names] + ["generalist", "generalist, wrong id"]
+  raw = np.array([[report["cross_task"][t][s] for s in names]
+                  + [report["per_task"][t]["generalist"], report["per_task"][t]["wrong_task_id"]]
+                  for t in names], np.float64)
+  specialist = np.array([report["per_task"][t]["specialist"] for t in names], np.float64)
+  rel = raw / np.where(np.abs(specialist) > 1e-9, specialist, np.nan)[:, None]
+  fig, ax = plt.subplots(figsize=(1.6 * len(columns) + 2.0, 0.9 * len(names) + 1.8), dpi=100)
+  im = ax.imshow(rel, cmap="viridis", vmin=0.0, vmax=max(1.2, float(np.nanmax(rel))))
+  ax.set_xticks(range(len(columns)), columns, rotation=25, ha="right", fontsize=8)
+  ax.set_yticks(range(len(names)), [f"on {n}" for n in names], fontsize=8)
+  for (i, j), v in np.ndenumerate(raw):
+    ax.text(j, i, f"{v:.0f}\n({rel[i, j]:.2f})", ha="center", va="center", fontsize=7,
+            color="white" if (np.isnan(rel[i, j]) or rel[i, j] < 0.6) else "black")
+  fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="return / specialist's return")
+  ax.set_title("task transfer: return (relative to the task's own dataset)", fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)

@@ -1,0 +1,73 @@
+"""Plots and a summary page for a workdir written by launch.distill / distill_all.
+
+  python -m launch.report --workdir=runs/demo
+
+Writes, per task, WORKDIR/<task>/fitness.png (fitness over generations) and dataset.png (the
+distilled states and actions as heat-maps), and WORKDIR/report.md embedding them with a table
+of final returns (and WORKDIR/transfer.png when present).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from absl import flags
+
+from launch import common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Workdir of a distillation (holds <task>/ directories).")
+flags.mark_flag_as_required("workdir")
+
+
+def main(argv):
+  del argv
+  import numpy as np
+
+  from hades import dataset as dataset_lib
+  from hades import plots
+
+  workdir = os.path.abspath(FLAGS.workdir)
+  if not os.path.isdir(workdir):
+    raise FileNotFoundError(f"workdir not found: {workdir}")
+  tasks = sorted(d for d in os.listdir(workdir)
+                 if os.path.exists(os.path.join(workdir, d, "metrics.jsonl")))
+  if not tasks:
+    raise FileNotFoundError(f"no task runs (<task>/metrics.jsonl) in {workdir}")
+  lines = ["# HaDES report", "", f"Workdir: `{workdir}`", "",
+           "| task | generations | distilled dataset return | all-zero dataset | wall time |",
+           "|---|---|---|---|---|"]
+  sections = []
+  for task in tasks:
+    tdir = os.path.join(workdir, task)
+    metrics = plots.read_metrics(os.path.join(tdir, "metrics.jsonl"))
+    plots.plot_fitness(metrics, task, os.path.join(tdir, "fitness.png"))
+    section = [f"## {task}", "", f"![fitness]({task}/fitness.png)", ""]
+    dataset_path = os.path.join(tdir, "dataset.npz")
+    if os.path.exists(dataset_path):
+      dataset, _ = dataset_lib.load(dataset_path)
+      plots.plot_dataset(np.asarray(dataset.states), np.asarray(dataset.actions), task,
+                         os.path.join(tdir, "dataset.png"))
+      section += [f"![dataset]({task}/dataset.png)", ""]
+    summary_path = os.path.join(tdir, "summary.json")
+    if os.path.exists(summary_path):
+      with open(summary_path) as f:
+        s = json.load(f)
+      lines.append(f"| {task} | {s['generations']} | {s['return_mean']:.1f} +- "
+                   f"{s['return_std']:.1f} | {s.get('zero_dataset_return', float('nan')):.1f} | "
+                   f"{s['wall_time'] / 60:.1f} min |")
+    else:
+      lines.append(f"| {task} | {int(metrics['generation'][-1])} (running) | | | |")
+    sections += section
+  if os.path.exists(os.path.join(workdir, "transfer.png")):
+    sections += ["## Task transfer", "", "![transfer](transfer.png)", ""]
+  with open(os.path.join(workdir, "report.md"), "w") as f:
+    f.write("\n".join(lines + [""] + sections) + "\n")
+  print(f"wrote {os.path.join(workdir, 'report.md')} and plots for {', '.join(tasks)}",
+        file=sys.stderr)
+
+
+if __name__ == "__main__":
+  common.run(main)

@@ -1,0 +1,41 @@
+"""Train a task-conditioned generalist by BC on the distilled datasets of a workdir.
+
+  python -m launch.train_multitask --workdir=runs/demo --tasks=ant,hopper,walker
+
+Uses WORKDIR/<task>/dataset.npz (from launch.distill_all), no environment interaction, and
+checkpoints the generalists (one per seed) in WORKDIR/multitask/ with orbax.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags
+from ml_collections import config_flags
+
+from launch import common
+
+import multitask.configs
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file(
+    "config", os.path.join(os.path.dirname(multitask.configs.__file__), "default.py"),
+    "Multitask config file.", lock_config=True)
+flags.DEFINE_string("workdir", None, "Workdir holding <task>/dataset.npz.")
+flags.DEFINE_string("tasks", None, "Comma-separated tasks (default: every task with a dataset).")
+flags.mark_flag_as_required("workdir")
+
+
+def main(argv):
+  del argv
+  from multitask import workflow
+
+  names = (common.split_list(FLAGS.tasks) if FLAGS.tasks
+           else workflow.find_tasks(os.path.abspath(FLAGS.workdir)))
+  if not names:
+    raise FileNotFoundError(f"no <task>/dataset.npz in {FLAGS.workdir}; run launch.distill_all")
+  workflow.train_multitask(FLAGS.workdir, names, FLAGS.config)
+
+
+if __name__ == "__main__":
+  common.run(main)

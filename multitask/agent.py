@@ -1,0 +1,82 @@
+"""Task-conditioned student: shared MLP trunk, task id as one-hot or learned embedding,
+optionally one output head per task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hades import policy as policy_lib
+
+CONDITIONINGS = ("onehot", "embedding")
+
+
+class TaskConditionedPolicy(nn.Module):
+  """(obs [..., max_obs], task_id [...]) -> (mean [..., max_act], log_std [..., max_act]).
+
+  Attributes:
+    num_tasks, max_act: number of tasks and the padded action size.
+    hidden_sizes, activation: shared trunk.
+    conditioning: 'onehot' (id appended as a one-hot) or 'embedding' (learned, embed_dim).
+    per_task_heads: one output layer (and log_std) per task instead of a shared one.
+  """
+
+  num_tasks: int
+  max_act: int
+  hidden_sizes: Sequence[int] = (256, 256)
+  activation: str = "tanh"
+  conditioning: str = "onehot"
+  embed_dim: int = 8
+  per_task_heads: bool = False
+
+  @nn.compact
+  def __call__(self, obs: jax.Array, task_id: jax.Array):
+    if self.conditioning == "onehot":
+      code = jax.nn.one_hot(task_id, self.num_tasks, dtype=obs.dtype)
+    else:
+      code = nn.Embed(self.num_tasks, self.embed_dim, name="task_embedding")(task_id)
+    x = jnp.concatenate([obs, code], axis=-1)
+    act = policy_lib.ACTIVATIONS[self.activation]
+    for width in self.hidden_sizes:
+      x = act(nn.Dense(width, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x))
+    heads = self.num_tasks if self.per_task_heads else 1
+    out = nn.Dense(heads * self.max_act, kernel_init=nn.initializers.orthogonal(0.01))(x)
+    log_std = self.param("log_std", nn.initializers.zeros, (heads, self.max_act))
+    if self.per_task_heads:
+      out = out.reshape(out.shape[:-1] + (heads, self.max_act))
+      mean = jnp.take_along_axis(out, task_id[..., None, None], axis=-2)[..., 0, :]
+      return mean, log_std[task_id]
+    return out, jnp.broadcast_to(log_std[0], out.shape)
+
+
+def make_agent(num_tasks: int, max_act: int, width: int = 256, depth: int = 2,
+               activation: str = "tanh", conditioning: str = "onehot", embed_dim: int = 8,
+               per_task_heads: bool = False) -> TaskConditionedPolicy:
+  if conditioning not in CONDITIONINGS:
+    raise ValueError(f"unknown conditioning {conditioning!r}; choose one of {CONDITIONINGS}")
+  if activation not in policy_lib.ACTIVATIONS:
+    raise ValueError(f"unknown activation {activation!r}")
+  return TaskConditionedPolicy(num_tasks, max_act, (width,) * depth, activation, conditioning,
+                               embed_dim, per_task_heads)
+
+
+class TaskView:
+  """The generalist seen as one task's single-task policy (what rollout.make_evaluate needs):
+  apply(params, obs [..., obs_size]) -> (mean [..., act_size], log_std [..., act_size]).
+
+  `task_id` is the id fed to the network; the ablation feeds a wrong one on purpose.
+  """
+
+  def __init__(self, agent: TaskConditionedPolicy, task_id: int, max_obs: int, act_size: int):
+    self.agent, self.task_id, self.max_obs, self.act_size = agent, task_id, max_obs, act_size
+
+  def apply(self, params, obs):
+    pad = [(0, 0)] * (obs.ndim - 1) + [(0, self.max_obs - obs.shape[-1])]
+    padded = jnp.pad(obs, pad)
+    ids = jnp.full(obs.shape[:-1], self.task_id, jnp.int32)
+    mean, log_std = self.agent.apply(params, padded, ids)
+    return mean[..., :self.act_size], log_std[..., :self.act_size]

@@ -1,0 +1,26 @@
+"""Generalist training and transfer-evaluation settings (CPU-sized)."""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.agent = ml_collections.ConfigDict()
+  config.agent.width = 256
+  config.agent.depth = 2
+  config.agent.activation = "tanh"
+  config.agent.conditioning = "onehot"  # onehot | embedding
+  config.agent.embed_dim = 8
+  config.agent.per_task_heads = False
+  config.train = ml_collections.ConfigDict()
+  config.train.num_seeds = 3
+  config.train.bc_steps = 1000
+  config.train.learning_rate = 5e-3
+  config.train.max_grad_norm = 0.5
+  config.eval = ml_collections.ConfigDict()
+  config.eval.num_steps = 1024  # Envs per evaluation: each task's own eval.num_envs.
+  config.eval.num_students = 3  # Specialists / cross-task students per entry.
+  # Architecture transfer: students of other shapes trained on each task's dataset.
+  config.eval.architectures = "width=256;depth=3;activation=relu;learning_rate=0.001"
+  return config

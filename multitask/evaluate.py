@@ -1,0 +1,100 @@
+"""Per-task returns of the generalist, against specialists, across tasks and architectures."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from hades import evaluation
+from hades import fitness as fitness_lib
+from hades import rollout
+from hades import tasks
+from multitask import combine
+
+
+class _IdView:
+  """Generalist as a single-task policy whose task id travels with the params, so the normal
+  and the wrong-id (ablation) evaluations share one compiled function."""
+
+  def __init__(self, agent, max_obs: int, act_size: int):
+    self.agent, self.max_obs, self.act_size = agent, max_obs, act_size
+
+  def apply(self, params_and_id, obs):
+    params, task_id = params_and_id
+    pad = [(0, 0)] * (obs.ndim - 1) + [(0, self.max_obs - obs.shape[-1])]
+    ids = jnp.full(obs.shape[:-1], task_id, jnp.int32)
+    mean, log_std = self.agent.apply(params, jnp.pad(obs, pad), ids)
+    return mean[..., :self.act_size], log_std[..., :self.act_size]
+
+
+def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: int,
+                         num_steps: int):
+  """Returns eval(params [S], task_id, key) -> summary dict over the S generalists on `slot`."""
+  env = tasks.make_env(slot.name, slot.info.backend)
+  view = _IdView(agent, max_obs, slot.act_size)
+  evaluate = rollout.make_evaluate(env, view, num_envs, num_steps, slot.info.normalization,
+                                   slot.info.obs_mean, slot.info.obs_var)
+
+  @jax.jit
+  def batched(params, task_id, keys):
+    return jax.vmap(lambda p, k: evaluate((p, task_id), k))(params, keys)
+
+  def run(params, task_id: int, key):
+    n = jax.tree.leaves(params)[0].shape[0]
+    results = batched(params, jnp.asarray(task_id, jnp.int32), jax.random.split(key, n))
+    return fitness_lib.summarize(jax.device_get(results))
+
+  return run
+
+
+def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: dict,
+                      students: dict, num_envs: dict, num_students: int = 3,
+                      num_steps: int = 1024, arch_settings: list[dict] | None = None,
+                      seed: int = 0, log=lambda s: None) -> dict:
+  """The full transfer report (see launch.evaluate_transfer).
+
+  Args:
+    agent, params: the generalist and its per-seed params [S, ...].
+    slots: task slots from `combine.combine`; datasets: {task: (SyntheticDataset, info)}.
+    students: {task: student settings its dataset was distilled with}.
+    num_envs: {task: envs per evaluation, matching its distillation (running normalisation)}.
+    arch_settings: student overrides for the architecture-transfer study.
+  """
+  max_obs = max(s.obs_size for s in slots)
+  names = [s.name for s in slots]
+  key = jax.random.key(seed)
+  out = {"tasks": names, "per_task": {}, "cross_task": {}, "architecture": {}}
+  for slot in slots:
+    gen_eval = make_generalist_eval(agent, slot, max_obs, num_envs[slot.name], num_steps)
+    key, k1, k2 = jax.random.split(key, 3)
+    generalist = gen_eval(params, slot.index, k1)
+    wrong_id = (slot.index + 1) % len(slots)
+    ablation = gen_eval(params, wrong_id, k2)
+    # One compiled scorer per target task, shared by its specialist and the transplanted
+    # datasets of the other tasks.
+    scorer = evaluation.make_dataset_scorer(slot.name, datasets[slot.name][1],
+                                            students[slot.name], num_students,
+                                            num_envs[slot.name], num_steps)
+    row = {}
+    for source in slots:
+      moved = combine.transplant(datasets[source.name][0], slot.obs_size, slot.act_size)
+      row[source.name] = scorer(moved, seed)["return_mean"]
+    specialist = row[slot.name]
+    out["cross_task"][slot.name] = row  # cross_task[target][source]
+    out["per_task"][slot.name] = {
+        "generalist": generalist["return_mean"], "generalist_std": generalist["return_std"],
+        "generalist_per_seed": generalist["per_student"],
+        "specialist": specialist,
+        "ratio": generalist["return_mean"] / specialist if specialist else float("nan"),
+        "wrong_task_id": ablation["return_mean"], "wrong_task_id_used": names[wrong_id]}
+    log(f"[{slot.name}] generalist {generalist['return_mean']:.1f} | specialist "
+        f"{specialist:.1f} | wrong id ({names[wrong_id]}) {ablation['return_mean']:.1f}")
+    for setting in arch_settings or []:
+      label = ",".join(f"{k}={v}" for k, v in setting.items())
+      student = dict(students[slot.name], **setting)
+      result = evaluation.evaluate_dataset(datasets[slot.name][0], datasets[slot.name][1],
+                                           student, num_students, num_envs[slot.name],
+                                           num_steps, seed)
+      out["architecture"].setdefault(slot.name, {})[label] = result["return_mean"]
+      log(f"[{slot.name}] student {label}: {result['return_mean']:.1f}")
+  return out

@@ -1,0 +1,139 @@
+"""Workdir-level steps: train the generalist on WORKDIR/<task>/dataset.npz files and checkpoint
+it in WORKDIR/multitask/; evaluate it and write WORKDIR/transfer.json and transfer.png."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import jax
+import ml_collections
+import numpy as np
+
+import checkpoints
+from hades import dataset as dataset_lib
+from hades import plots
+from hades import tasks as tasks_lib
+from multitask import agent as agent_lib
+from multitask import combine
+from multitask import evaluate as evaluate_lib
+from multitask import train as train_lib
+
+
+def _stderr(message: str) -> None:
+  print(message, file=sys.stderr, flush=True)
+
+
+def find_tasks(workdir: str) -> list[str]:
+  """Tasks of a workdir that have a distilled dataset, in registry order."""
+  return [t for t in tasks_lib.TASKS if os.path.exists(os.path.join(workdir, t, "dataset.npz"))]
+
+
+def load_task_datasets(workdir: str, names: list[str]) -> tuple[dict, dict, dict]:
+  """({task: (dataset, info)}, {task: student settings}, {task: eval envs}) from a workdir."""
+  datasets, students, num_envs = {}, {}, {}
+  for name in names:
+    task = tasks_lib.resolve_task(name)
+    path = os.path.join(workdir, task, "dataset.npz")
+    datasets[task] = dataset_lib.load(path)
+    run_config = os.path.join(workdir, task, "config.json")
+    saved = {}
+    if os.path.exists(run_config):
+      with open(run_config) as f:
+        saved = json.load(f)
+    students[task] = saved.get("student", {})
+    num_envs[task] = saved.get("eval", {}).get("num_envs", 4)
+  return datasets, students, num_envs
+
+
+def _agent(config, slots):
+  return agent_lib.make_agent(len(slots), max(s.act_size for s in slots), config.agent.width,
+                              config.agent.depth, config.agent.activation,
+                              config.agent.conditioning, config.agent.embed_dim,
+                              config.agent.per_task_heads)
+
+
+def _abstract_params(agent, max_obs, num_seeds):
+  init = train_lib.make_init(agent, max_obs)
+  return jax.eval_shape(init, jax.random.split(jax.random.key(0), num_seeds))
+
+
+def train_multitask(workdir: str, names: list[str], config: ml_collections.ConfigDict,
+                    log=_stderr) -> dict:
+  """Trains config.train.num_seeds generalists on the tasks' datasets; checkpoints them."""
+  workdir = os.path.abspath(workdir)
+  datasets, _, _ = load_task_datasets(workdir, names)
+  data, slots = combine.combine(datasets)
+  agent = _agent(config, slots)
+  log(f"[multitask] training {config.train.num_seeds} generalists on "
+      f"{', '.join(f'{s.name} (D={s.size})' for s in slots)} for {config.train.bc_steps} steps")
+  params, loss = train_lib.train_generalists(
+      agent, data, jax.random.key(config.seed), config.train.num_seeds, config.train.bc_steps,
+      config.train.learning_rate, config.train.max_grad_norm)
+  out_dir = os.path.join(workdir, "multitask")
+  os.makedirs(out_dir, exist_ok=True)
+  meta = {"config": config.to_dict(), "tasks": [s.name for s in slots],
+          "obs_sizes": [s.obs_size for s in slots], "act_sizes": [s.act_size for s in slots]}
+  ckpt = checkpoints.RunCheckpointer(os.path.join(out_dir, "checkpoints"), keep_latest=1,
+                                     keep_best=0)
+  ckpt.save(config.train.bc_steps, params, meta)
+  ckpt.close()
+  with open(os.path.join(out_dir, "config.json"), "w") as f:
+    json.dump(meta, f, indent=2)
+  result = {"tasks": meta["tasks"], "final_loss": [float(x) for x in np.asarray(loss)]}
+  log(f"[multitask] final BC loss per seed: {np.round(result['final_loss'], 3).tolist()}")
+  return result
+
+
+def load_generalist(workdir: str):
+  """(agent, params [S], slots, config) restored from WORKDIR/multitask/."""
+  out_dir = os.path.join(os.path.abspath(workdir), "multitask")
+  with open(os.path.join(out_dir, "config.json")) as f:
+    meta = json.load(f)
+  config = ml_collections.ConfigDict(meta["config"])
+  datasets, _, _ = load_task_datasets(workdir, meta["tasks"])
+  data, slots = combine.combine(datasets)
+  agent = _agent(config, slots)
+  abstract = _abstract_params(agent, data.states.shape[-1], config.train.num_seeds)
+  ckpt = checkpoints.RunCheckpointer(os.path.join(out_dir, "checkpoints"))
+  restored = ckpt.restore(abstract)
+  ckpt.close()
+  if restored is None:
+    raise FileNotFoundError(f"no generalist checkpoint in {out_dir}; run launch.train_multitask")
+  return agent, restored[1], slots, config
+
+
+def parse_architectures(text: str) -> list[dict]:
+  """'width=256;activation=relu,depth=3' -> [{'width': 256}, {'activation': 'relu', 'depth': 3}]."""
+  settings = []
+  for group in filter(None, (g.strip() for g in text.split(";"))):
+    setting = {}
+    for item in group.split(","):
+      k, _, v = item.partition("=")
+      k, v = k.strip(), v.strip()
+      if k not in ("width", "depth", "activation", "learning_rate", "bc_steps"):
+        raise ValueError(f"unknown architecture setting {k!r}")
+      setting[k] = v if k == "activation" else (float(v) if k == "learning_rate" else int(v))
+    settings.append(setting)
+  return settings
+
+
+def evaluate_transfer(workdir: str, num_students: int | None = None,
+                      num_steps: int | None = None, architectures: str | None = None,
+                      log=_stderr) -> dict:
+  """Writes WORKDIR/transfer.json and WORKDIR/transfer.png; returns the report."""
+  workdir = os.path.abspath(workdir)
+  agent, params, slots, config = load_generalist(workdir)
+  datasets, students, num_envs = load_task_datasets(workdir, [s.name for s in slots])
+  report = evaluate_lib.evaluate_transfer(
+      agent, params, slots, datasets, students, num_envs,
+      num_students=num_students or config.eval.num_students,
+      num_steps=num_steps or config.eval.num_steps,
+      arch_settings=parse_architectures(architectures if architectures is not None
+                                        else config.eval.architectures),
+      seed=config.seed, log=log)
+  with open(os.path.join(workdir, "transfer.json"), "w") as f:
+    json.dump(report, f, indent=2)
+  plots.plot_transfer(report, os.path.join(workdir, "transfer.png"))
+  return report

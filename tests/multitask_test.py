@@ -1,0 +1,82 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hades import dataset as dataset_lib
+from multitask import agent as agent_lib
+from multitask import combine
+from multitask import train as train_lib
+from multitask import workflow
+
+
+def _datasets():
+  rng = np.random.default_rng(0)
+  a = dataset_lib.SyntheticDataset(rng.normal(size=(2, 3)).astype(np.float32),
+                                   rng.uniform(-1, 1, size=(2, 1)).astype(np.float32))
+  b = dataset_lib.SyntheticDataset(rng.normal(size=(6, 5)).astype(np.float32),
+                                   rng.uniform(-1, 1, size=(6, 2)).astype(np.float32))
+  return {"small": (a, dataset_lib.DatasetInfo("hopper")),
+          "big": (b, dataset_lib.DatasetInfo("walker2d"))}
+
+
+def test_combine_pads_masks_and_balances():
+  data, slots = combine.combine(_datasets())
+  assert data.states.shape == (8, 5) and data.actions.shape == (8, 2)
+  np.testing.assert_array_equal(data.task_ids, [0, 0, 1, 1, 1, 1, 1, 1])
+  np.testing.assert_array_equal(data.states[:2, 3:], 0.0)  # Obs padding.
+  np.testing.assert_array_equal(data.action_mask[:2], [[1, 0], [1, 0]])
+  np.testing.assert_array_equal(data.action_mask[2:], 1.0)
+  # Each task carries half of the loss whatever its size.
+  assert float(data.weights[:2].sum()) == pytest.approx(0.5)
+  assert float(data.weights[2:].sum()) == pytest.approx(0.5)
+  assert [(s.name, s.obs_size, s.act_size, s.size) for s in slots] == [
+      ("small", 3, 1, 2), ("big", 5, 2, 6)]
+
+
+def test_padded_action_dims_do_not_enter_the_loss():
+  data, _ = combine.combine(_datasets())
+  agent = agent_lib.make_agent(2, 2, width=16)
+  params = agent.init(jax.random.key(0), data.states[0], data.task_ids[0])
+  loss_fn = train_lib.make_multitask_loss(agent)
+  garbage = data.replace(actions=data.actions.at[:2, 1].set(100.0))
+  assert float(loss_fn(params, garbage)) == pytest.approx(float(loss_fn(params, data)))
+  real = data.replace(actions=data.actions.at[:2, 0].set(100.0))
+  assert float(loss_fn(params, real)) > float(loss_fn(params, data)) + 1.0
+
+
+@pytest.mark.parametrize("conditioning,heads", [("onehot", False), ("embedding", False),
+                                                ("onehot", True)])
+def test_task_id_changes_the_action(conditioning, heads):
+  agent = agent_lib.make_agent(3, 2, width=16, conditioning=conditioning, per_task_heads=heads)
+  obs = jnp.ones((5,))
+  params = agent.init(jax.random.key(1), obs, jnp.asarray(0))
+  # Larger output weights than the 0.01-scaled init, so differences are not tiny.
+  params = jax.tree.map(lambda x: x * 30.0, params)
+  means = [agent.apply(params, obs, jnp.asarray(i))[0] for i in range(3)]
+  assert not np.allclose(means[0], means[1], atol=1e-3)
+  assert not np.allclose(means[1], means[2], atol=1e-3)
+
+
+def test_generalists_fit_both_tasks_and_views_crop():
+  data, slots = combine.combine(_datasets())
+  agent = agent_lib.make_agent(2, 2, width=64)
+  params, loss = train_lib.train_generalists(agent, data, jax.random.key(0), num_seeds=2,
+                                             num_steps=600)
+  assert loss.shape == (2,)
+  first = jax.tree.map(lambda x: x[0], params)
+  for slot, (dataset, _) in zip(slots, _datasets().values()):
+    view = agent_lib.TaskView(agent, slot.index, 5, slot.act_size)
+    mean, log_std = view.apply(first, jnp.asarray(dataset.states))
+    assert mean.shape == (slot.size, slot.act_size) and log_std.shape[-1] == slot.act_size
+    np.testing.assert_allclose(mean, dataset.actions, atol=0.2)
+
+
+def test_transplant_and_architecture_parsing():
+  d = dataset_lib.zeros(4, 11, 3)
+  moved = combine.transplant(d, 17, 2)
+  assert moved.states.shape == (4, 17) and moved.actions.shape == (4, 2)
+  assert workflow.parse_architectures("width=256;activation=relu,depth=3") == [
+      {"width": 256}, {"activation": "relu", "depth": 3}]
+  with pytest.raises(ValueError, match="unknown architecture setting"):
+    workflow.parse_architectures("colour=red")

@@ -1,0 +1,129 @@
+"""Exact resume after SIGKILL / SIGTERM, refusal of mismatching runs, workdir locking, NaNs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import conftest
+from conftest import REPO
+
+GENS = 30
+ARGS = ["--task=hopper", "--config.dataset.size=4", "--config.student.width=8",
+        "--config.student.bc_steps=5", "--config.eval.num_envs=1", "--config.eval.num_steps=200",
+        "--config.es.population_size=8", f"--config.es.num_generations={GENS}",
+        "--config.final_eval.num_students=2", "--config.final_eval.num_steps=20",
+        "--config.log.generations_per_call=1", "--config.checkpoint.every_generations=3"]
+TIMING_KEYS = ("env_steps_per_s", "wall_time")
+
+
+def _cmd(workdir, *extra):
+  return [sys.executable, "-m", "launch.distill", f"--workdir={workdir}", *ARGS, *extra]
+
+
+def _popen(workdir, *extra):
+  return subprocess.Popen(_cmd(workdir, *extra), cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, PYTHONWARNINGS="ignore"))
+
+
+def _rows(workdir):
+  path = os.path.join(workdir, "hopper", "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(l) for l in f if l.strip().endswith("}")]
+
+
+def _wait_rows(proc, workdir, n, timeout=300):
+  t0 = time.time()
+  while len(_rows(workdir)) < n:
+    assert proc.poll() is None, proc.communicate()[1][-3000:]
+    assert time.time() - t0 < timeout, "run did not progress"
+    time.sleep(0.05)
+
+
+def _outcome(workdir):
+  with np.load(os.path.join(workdir, "hopper", "dataset.npz")) as f:
+    arrays = {k: f[k] for k in ("states", "actions", "best_states", "best_actions")}
+  rows = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in _rows(workdir)]
+  return arrays, rows
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("reference"))
+  result = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return _outcome(workdir)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_is_bit_identical_and_workdir_is_locked(tmp_path, reference):
+  workdir = str(tmp_path)
+  proc = _popen(workdir)
+  # A second launcher on the same workdir is refused while the first runs.
+  second = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert second.returncode == 2 and "in use by pid" in second.stderr, second.stderr[-2000:]
+  _wait_rows(proc, workdir, 8)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert len(_rows(workdir)) < GENS
+  resumed = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True, timeout=600)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert "resuming from the checkpoint at generation" in resumed.stderr
+  arrays, rows = _outcome(workdir)
+  ref_arrays, ref_rows = reference
+  assert [r["generation"] for r in rows] == list(range(1, GENS + 1))
+  assert rows == ref_rows
+  for k in arrays:
+    np.testing.assert_array_equal(arrays[k], ref_arrays[k])
+
+
+@pytest.mark.slow
+def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, reference):
+  workdir = str(tmp_path)
+  proc = _popen(workdir)
+  _wait_rows(proc, workdir, 5)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=120)
+  assert proc.returncode == 130 and "checkpoint saved" in err, err[-2000:]
+  stopped_at = len(_rows(workdir))
+  assert stopped_at < GENS
+  assert str(stopped_at) in os.listdir(os.path.join(workdir, "hopper", "checkpoints"))
+  # Mismatching config and --resume=never are refused without touching the run.
+  clash = subprocess.run(_cmd(workdir, "--config.es.sigma=0.1"), cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+  assert clash.returncode == 2 and "different config (es.sigma" in clash.stderr, clash.stderr
+  never = subprocess.run(_cmd(workdir, "--resume=never"), cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+  assert never.returncode == 2 and "already holds a run" in never.stderr, never.stderr
+  assert len(_rows(workdir)) == stopped_at
+  resumed = subprocess.run(_cmd(workdir, "--resume=must"), cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  arrays, rows = _outcome(workdir)
+  assert rows == reference[1]
+  for k in arrays:
+    np.testing.assert_array_equal(arrays[k], reference[0][k])
+
+
+def test_resume_must_without_checkpoint_is_refused(tmp_path):
+  result = subprocess.run(_cmd(str(tmp_path), "--resume=must"), cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+  assert result.returncode == 2 and "has no checkpoint" in result.stderr, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_all_nan_generation_stops_run_keeping_last_checkpoint(tmp_path):
+  from hades import distill
+
+  config = conftest.tiny_config(**{"student.learning_rate": 1e30, "es.num_generations": 4})
+  with pytest.raises(FloatingPointError, match="non-finite fitness"):
+    distill.distill(config, str(tmp_path), log=lambda s: None)
+  assert not os.path.exists(tmp_path / "dataset.npz")
