@@ -220,13 +220,14 @@ def init_state(components: Components, seed: int) -> DistillState:
 
 
 def canonicalize_state(step, state: DistillState) -> DistillState:
-  """Casts every leaf of `state` to the exact type `step` returns for it.
+  """Casts every leaf of `state` to the exact type and placement `step` returns for it.
 
   evosax's init leaves Python scalars / weakly typed values (e.g. best_fitness=inf) that its
   tell turns into strongly typed arrays; without this, the jitted run would re-trace on its
   second call.
   """
   out_shapes, _ = jax.eval_shape(step, state)
+  replicated = jax.sharding.NamedSharding(make_mesh(), jax.sharding.PartitionSpec())
 
   def cast(x, spec):
     if jax.dtypes.issubdtype(spec.dtype, jax.dtypes.prng_key):
@@ -235,7 +236,8 @@ def canonicalize_state(step, state: DistillState) -> DistillState:
       return jnp.asarray(x)
     return jnp.array(x, dtype=spec.dtype)
 
-  return jax.tree.map(cast, state, out_shapes)
+  # Placed as the jitted run returns it (replicated over the mesh), so its cache hits.
+  return jax.device_put(jax.tree.map(cast, state, out_shapes), replicated)
 
 
 POPULATION_AXIS = "population"
