@@ -21,6 +21,13 @@ logging.getLogger("brax").setLevel(logging.ERROR)
 from absl import flags
 from absl import logging as absl_logging
 
+import contextlib
+
+# Brax prints optional-dependency notices ("Failed to import warp") on stdout when imported;
+# keep stdout for results (launch.evaluate prints JSON there).
+with contextlib.redirect_stdout(sys.stderr):
+  import brax.envs  # noqa: F401
+
 import checkpoints as _checkpoints
 from hades import dataset as _dataset
 from hades import distill as _distill
