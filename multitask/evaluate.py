@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from hades import evaluation
 from hades import fitness as fitness_lib
@@ -28,8 +29,9 @@ class _IdView:
 
 
 def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: int,
-                         num_steps: int):
-  """Returns eval(params [S], task_id, key) -> summary dict over the S generalists on `slot`."""
+                         num_steps: int, repeats: int = 1):
+  """Returns eval(params [S], task_id, key) -> summary dict over the S generalists on `slot`,
+  each evaluated `repeats` times with different keys (per_seed: each seed's mean)."""
   env = tasks.make_env(slot.name, slot.info.backend)
   view = _IdView(agent, max_obs, slot.act_size)
   evaluate = rollout.make_evaluate(env, view, num_envs, num_steps, slot.info.normalization,
@@ -41,8 +43,12 @@ def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: 
 
   def run(params, task_id: int, key):
     n = jax.tree.leaves(params)[0].shape[0]
-    results = batched(params, jnp.asarray(task_id, jnp.int32), jax.random.split(key, n))
-    return fitness_lib.summarize(jax.device_get(results))
+    tiled = jax.tree.map(lambda x: jnp.repeat(x, repeats, axis=0), params)
+    results = batched(tiled, jnp.asarray(task_id, jnp.int32), jax.random.split(key, n * repeats))
+    summary = fitness_lib.summarize(jax.device_get(results))
+    summary["per_seed"] = [float(x) for x in
+                           np.asarray(summary["per_student"]).reshape(n, repeats).mean(axis=1)]
+    return summary
 
   return run
 
@@ -50,7 +56,7 @@ def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: 
 def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: dict,
                       students: dict, num_envs: dict, num_students: int = 3,
                       num_steps: int = 1024, arch_settings: list[dict] | None = None,
-                      seed: int = 0, log=lambda s: None) -> dict:
+                      seed: int = 0, generalist_repeats: int = 8, log=lambda s: None) -> dict:
   """The full transfer report (see launch.evaluate_transfer).
 
   Args:
@@ -59,13 +65,15 @@ def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: di
     students: {task: student settings its dataset was distilled with}.
     num_envs: {task: envs per evaluation, matching its distillation (running normalisation)}.
     arch_settings: student overrides for the architecture-transfer study.
+    generalist_repeats: evaluations (different keys) of each generalist seed per task.
   """
   max_obs = max(s.obs_size for s in slots)
   names = [s.name for s in slots]
   key = jax.random.key(seed)
   out = {"tasks": names, "per_task": {}, "cross_task": {}, "architecture": {}}
   for slot in slots:
-    gen_eval = make_generalist_eval(agent, slot, max_obs, num_envs[slot.name], num_steps)
+    gen_eval = make_generalist_eval(agent, slot, max_obs, num_envs[slot.name], num_steps,
+                                    generalist_repeats)
     key, k1, k2 = jax.random.split(key, 3)
     generalist = gen_eval(params, slot.index, k1)
     wrong_id = (slot.index + 1) % len(slots)
@@ -83,7 +91,8 @@ def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: di
     out["cross_task"][slot.name] = row  # cross_task[target][source]
     out["per_task"][slot.name] = {
         "generalist": generalist["return_mean"], "generalist_std": generalist["return_std"],
-        "generalist_per_seed": generalist["per_student"],
+        "generalist_per_seed": generalist["per_seed"],
+        "generalist_episodes": generalist["episodes"],
         "specialist": specialist,
         "ratio": generalist["return_mean"] / specialist if specialist else float("nan"),
         "wrong_task_id": ablation["return_mean"], "wrong_task_id_used": names[wrong_id]}

@@ -132,7 +132,7 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
       num_steps=num_steps or config.eval.num_steps,
       arch_settings=parse_architectures(architectures if architectures is not None
                                         else config.eval.architectures),
-      seed=config.seed, log=log)
+      seed=config.seed, generalist_repeats=config.eval.generalist_repeats, log=log)
   with open(os.path.join(workdir, "transfer.json"), "w") as f:
     json.dump(report, f, indent=2)
   plots.plot_transfer(report, os.path.join(workdir, "transfer.png"))

@@ -20,7 +20,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.max_grad_norm = 0.5
   config.eval = ml_collections.ConfigDict()
   config.eval.num_steps = 1024  # Envs per evaluation: each task's own eval.num_envs.
-  config.eval.num_students = 3  # Specialists / cross-task students per entry.
+  config.eval.num_students = 8  # Specialists / cross-task students per entry.
+  config.eval.generalist_repeats = 8  # Evaluations of each generalist seed per task.
   # Architecture transfer: students of other shapes trained on each task's dataset.
   config.eval.architectures = "width=256;depth=3;activation=relu;learning_rate=0.001"
   return config
