@@ -23,6 +23,7 @@ class TaskConditionedPolicy(nn.Module):
     hidden_sizes, activation: shared trunk.
     conditioning: 'onehot' (id appended as a one-hot) or 'embedding' (learned, embed_dim).
     per_task_heads: one output layer (and log_std) per task instead of a shared one.
+    per_task_inputs: one first layer per task instead of a shared one.
   """
 
   num_tasks: int
@@ -32,6 +33,7 @@ class TaskConditionedPolicy(nn.Module):
   conditioning: str = "onehot"
   embed_dim: int = 8
   per_task_heads: bool = False
+  per_task_inputs: bool = False
 
   @nn.compact
   def __call__(self, obs: jax.Array, task_id: jax.Array):
@@ -39,10 +41,27 @@ class TaskConditionedPolicy(nn.Module):
       code = jax.nn.one_hot(task_id, self.num_tasks, dtype=obs.dtype)
     else:
       code = nn.Embed(self.num_tasks, self.embed_dim, name="task_embedding")(task_id)
-    x = jnp.concatenate([obs, code], axis=-1)
     act = policy_lib.ACTIVATIONS[self.activation]
-    for width in self.hidden_sizes:
-      x = act(nn.Dense(width, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x))
+    x = obs
+    for i, width in enumerate(self.hidden_sizes):
+      if i == 0 and self.per_task_inputs:
+        # One input layer per task (each initialised like a single-task student's), so the
+        # tasks' states do not share the first features; the rest of the trunk is shared.
+        onehot = jax.nn.one_hot(task_id, self.num_tasks, dtype=obs.dtype)
+        per_task = jnp.stack([
+            nn.Dense(width, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)),
+                     name=f"input_{t}")(x) for t in range(self.num_tasks)], axis=-2)
+        h = jnp.sum(onehot[..., None] * per_task, axis=-2)
+      else:
+        h = nn.Dense(width, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x)
+      if i == 0:
+        # The task code enters the first layer through zero-initialised weights (the same as
+        # concatenating it to the input with zero rows): at init the trunk is distributed
+        # exactly like a single-task student, the function the datasets were distilled for;
+        # the task dependence is learned.
+        h = h + nn.Dense(width, use_bias=False, kernel_init=nn.initializers.zeros,
+                         name="task_code")(code)
+      x = act(h)
     heads = self.num_tasks if self.per_task_heads else 1
     out = nn.Dense(heads * self.max_act, kernel_init=nn.initializers.orthogonal(0.01))(x)
     log_std = self.param("log_std", nn.initializers.zeros, (heads, self.max_act))
@@ -55,13 +74,14 @@ class TaskConditionedPolicy(nn.Module):
 
 def make_agent(num_tasks: int, max_act: int, width: int = 256, depth: int = 2,
                activation: str = "tanh", conditioning: str = "onehot", embed_dim: int = 8,
-               per_task_heads: bool = False) -> TaskConditionedPolicy:
+               per_task_heads: bool = False,
+               per_task_inputs: bool = False) -> TaskConditionedPolicy:
   if conditioning not in CONDITIONINGS:
     raise ValueError(f"unknown conditioning {conditioning!r}; choose one of {CONDITIONINGS}")
   if activation not in policy_lib.ACTIVATIONS:
     raise ValueError(f"unknown activation {activation!r}")
   return TaskConditionedPolicy(num_tasks, max_act, (width,) * depth, activation, conditioning,
-                               embed_dim, per_task_heads)
+                               embed_dim, per_task_heads, per_task_inputs)
 
 
 class TaskView:

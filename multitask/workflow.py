@@ -51,7 +51,8 @@ def _agent(config, slots):
   return agent_lib.make_agent(len(slots), max(s.act_size for s in slots), config.agent.width,
                               config.agent.depth, config.agent.activation,
                               config.agent.conditioning, config.agent.embed_dim,
-                              config.agent.per_task_heads)
+                              config.agent.per_task_heads,
+                              config.agent.get("per_task_inputs", False))
 
 
 def _abstract_params(agent, max_obs, num_seeds):

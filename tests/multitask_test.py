@@ -45,14 +45,19 @@ def test_padded_action_dims_do_not_enter_the_loss():
   assert float(loss_fn(params, real)) > float(loss_fn(params, data)) + 1.0
 
 
-@pytest.mark.parametrize("conditioning,heads", [("onehot", False), ("embedding", False),
-                                                ("onehot", True)])
-def test_task_id_changes_the_action(conditioning, heads):
-  agent = agent_lib.make_agent(3, 2, width=16, conditioning=conditioning, per_task_heads=heads)
+@pytest.mark.parametrize("conditioning,heads,inputs", [
+    ("onehot", False, False), ("embedding", False, False), ("onehot", True, True)])
+def test_task_id_changes_the_action(conditioning, heads, inputs):
+  agent = agent_lib.make_agent(3, 2, width=16, conditioning=conditioning, per_task_heads=heads,
+                               per_task_inputs=inputs)
   obs = jnp.ones((5,))
   params = agent.init(jax.random.key(1), obs, jnp.asarray(0))
-  # Larger output weights than the 0.01-scaled init, so differences are not tiny.
-  params = jax.tree.map(lambda x: x * 30.0, params)
+  # The task code starts at zero (so the trunk starts like a single-task student); give it the
+  # non-zero weights training gives it (and larger output weights than the 0.01-scaled init).
+  leaves, treedef = jax.tree.flatten(params)
+  keys = jax.random.split(jax.random.key(2), len(leaves))
+  params = jax.tree.unflatten(treedef, [
+      x + 0.5 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)])
   means = [agent.apply(params, obs, jnp.asarray(i))[0] for i in range(3)]
   assert not np.allclose(means[0], means[1], atol=1e-3)
   assert not np.allclose(means[1], means[2], atol=1e-3)
