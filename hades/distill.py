@@ -209,35 +209,47 @@ class DistillState:
 
 
 def init_state(components: Components, seed: int) -> DistillState:
-  """ES mean at zero (the paper's init), fixed student drawn from the seed."""
-  key = jax.random.key(seed)
-  key, es_key, fixed_key = jax.random.split(key, 3)
-  template = components.strategy.solution  # The all-zero dataset.
-  es_state = components.strategy.init(es_key, template, components.es_params)
-  fixed_params = jax.jit(components.init_params)(fixed_key[None])
-  state = DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params)
-  return canonicalize_state(make_distill_step(components), state)
+  """ES mean at zero (the paper's init), fixed student drawn from the seed.
+
+  Built inside one jit whose output is replicated over the mesh, so that with several
+  processes every one holds the same global state without host-side transfers.
+  """
+
+  def make():
+    key = jax.random.key(seed)
+    key, es_key, fixed_key = jax.random.split(key, 3)
+    template = components.strategy.solution  # The all-zero dataset.
+    es_state = components.strategy.init(es_key, template, components.es_params)
+    # evosax marks "no best solution yet" with NaNs (best_fitness=inf already says so); keep
+    # the state NaN-free so that states compare equal (tests, processes).
+    es_state = jax.tree.map(
+        lambda x: jnp.where(jnp.isnan(x), 0.0, x).astype(x.dtype)
+        if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, es_state)
+    fixed_params = components.init_params(fixed_key[None])
+    return DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params)
+
+  return canonicalize_state(make_distill_step(components), make)
 
 
-def canonicalize_state(step, state: DistillState) -> DistillState:
-  """Casts every leaf of `state` to the exact type and placement `step` returns for it.
+def canonicalize_state(step, state) -> DistillState:
+  """Casts every leaf of `state` (or of `state()` if callable) to the exact type `step` returns
+  for it, placed replicated over the mesh as the jitted run returns it.
 
   evosax's init leaves Python scalars / weakly typed values (e.g. best_fitness=inf) that its
   tell turns into strongly typed arrays; without this, the jitted run would re-trace on its
   second call.
   """
-  out_shapes, _ = jax.eval_shape(step, state)
+  out_shapes, _ = jax.eval_shape(step, jax.eval_shape(state) if callable(state) else state)
   replicated = jax.sharding.NamedSharding(make_mesh(), jax.sharding.PartitionSpec())
 
   def cast(x, spec):
     if jax.dtypes.issubdtype(spec.dtype, jax.dtypes.prng_key):
       return x
-    if spec.weak_type:
-      return jnp.asarray(x)
-    return jnp.array(x, dtype=spec.dtype)
+    return jnp.asarray(x, dtype=spec.dtype)
 
-  # Placed as the jitted run returns it (replicated over the mesh), so its cache hits.
-  return jax.device_put(jax.tree.map(cast, state, out_shapes), replicated)
+  if callable(state):
+    return jax.jit(lambda: jax.tree.map(cast, state(), out_shapes), out_shardings=replicated)()
+  return jax.jit(lambda s: jax.tree.map(cast, s, out_shapes), out_shardings=replicated)(state)
 
 
 POPULATION_AXIS = "population"
@@ -294,9 +306,24 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
         "episodes/mean": jnp.mean(aux.episodes),
         "bc_loss/mean": jnp.mean(jnp.where(finite, aux.bc_loss, 0.0)),
     }
+    # Strong dtypes throughout (evosax leaves some weakly typed), so the state's type is a
+    # fixed point of `step` and the jitted run is traced once.
+    es_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), es_state)
     return DistillState(es_state, key, state.generation + 1, state.fixed_params), metrics
 
   return step
+
+
+def sync_processes(name: str, timeout_s: int = 3600) -> None:
+  """Waits until every process reaches this point (no-op with one process).
+
+  Processes compile at different speeds; CPU collectives (gloo) give up if their peers arrive
+  more than ~30 s apart, so multi-process runs meet here after compiling.
+  """
+  if jax.process_count() > 1:
+    from jax._src import distributed  # The runtime's own key-value barrier.
+
+    distributed.global_state.client.wait_at_barrier(name, timeout_s * 1000)
 
 
 def make_distill_run(step, num_generations: int, mesh: jax.sharding.Mesh | None = None):
@@ -474,7 +501,10 @@ def _distill_locked(config, components: Components, workdir: str, log, resume: s
 
   restored = None
   if resume != "never":
-    abstract = jax.eval_shape(lambda: _to_storable(state))
+    replicated = jax.sharding.NamedSharding(make_mesh(), jax.sharding.PartitionSpec())
+    abstract = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
+        jax.eval_shape(lambda: _to_storable(state)))
     restored = ckpt.restore(abstract, check_meta, log=log)
   if restored is None and resume == "must":
     raise checkpoints.CheckpointError(f"--resume=must but {workdir} has no checkpoint")
@@ -509,6 +539,9 @@ def _distill_locked(config, components: Components, workdir: str, log, resume: s
       f"{config.hades.num_students} students, {num_gens} generations, "
       f"{steps_per_gen} env steps/generation")
 
+  if jax.process_count() > 1:
+    run.lower(state).compile()
+    sync_processes("hades_distill_compiled")
   every = max(1, config.checkpoint.every_generations)
   tb_writer = None
   if writer and config.log.tensorboard:
