@@ -13,9 +13,9 @@ import pytest
 import conftest
 from conftest import REPO
 
-GENS = 30
+GENS = 60
 ARGS = ["--task=hopper", "--config.dataset.size=4", "--config.student.width=8",
-        "--config.student.bc_steps=5", "--config.eval.num_envs=1", "--config.eval.num_steps=200",
+        "--config.student.bc_steps=5", "--config.eval.num_envs=1", "--config.eval.num_steps=1000",
         "--config.es.population_size=8", f"--config.es.num_generations={GENS}",
         "--config.final_eval.num_students=2", "--config.final_eval.num_steps=20",
         "--config.log.generations_per_call=1", "--config.checkpoint.every_generations=3"]
@@ -67,10 +67,11 @@ def reference(tmp_path_factory):
 def test_sigkill_then_resume_is_bit_identical_and_workdir_is_locked(tmp_path, reference):
   workdir = str(tmp_path)
   proc = _popen(workdir)
+  _wait_rows(proc, workdir, 1)  # Now it holds the lock and is generating.
   # A second launcher on the same workdir is refused while the first runs.
   second = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True, timeout=300)
   assert second.returncode == 2 and "in use by pid" in second.stderr, second.stderr[-2000:]
-  _wait_rows(proc, workdir, 8)
+  _wait_rows(proc, workdir, len(_rows(workdir)) + 4)
   proc.send_signal(signal.SIGKILL)
   proc.wait()
   assert len(_rows(workdir)) < GENS
