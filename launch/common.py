@@ -60,7 +60,14 @@ def run(main):
       print(f"interrupted: {e}", file=sys.stderr, flush=True)
       sys.exit(130)
 
-  app.run(wrapped)
+  def parse_flags(argv):
+    try:
+      return flags.FLAGS(argv)
+    except flags.Error as e:  # Unknown flag or config field, bad value: one line, status 2.
+      print(f"error: {str(e).splitlines()[0]}", file=sys.stderr, flush=True)
+      sys.exit(2)
+
+  app.run(wrapped, flags_parser=parse_flags)
 
 
 def split_list(value: str) -> list[str]:
@@ -100,3 +107,18 @@ def maybe_initialize_distributed():
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
   jax.distributed.initialize(coordinator_address=f.coordinator_address,
                              num_processes=f.num_processes, process_id=f.process_id)
+
+
+def define_config(default_path: str, help_text: str = "Config file (ml_collections).") -> None:
+  """DEFINE_config_file('config', ...), turning a bad --config.* override (unknown field, wrong
+  type), which ml_collections reports while defining the flag, into one line and status 2."""
+  from ml_collections import config_flags
+
+  try:
+    config_flags.DEFINE_config_file("config", default_path, help_text, lock_config=True)
+  except (AttributeError, KeyError, TypeError, ValueError, flags.Error) as e:
+    message = str(e).strip("\"'")
+    if isinstance(e, (AttributeError, KeyError)):
+      message = f"unknown config field {message!r}"
+    print(f"error: bad --config override: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)

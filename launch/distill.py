@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 
 from absl import flags
-from ml_collections import config_flags
 
 from launch import common
 
@@ -22,8 +21,7 @@ import hades.configs
 
 FLAGS = flags.FLAGS
 DEFAULT_CONFIG = os.path.join(os.path.dirname(hades.configs.__file__), "default.py")
-config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file (ml_collections).",
-                                lock_config=True)
+common.define_config(DEFAULT_CONFIG)
 flags.DEFINE_string("task", None, "Task to distil (overrides config.task).")
 flags.DEFINE_string("workdir", None, "Output directory; the task writes into WORKDIR/<task>/.")
 flags.mark_flag_as_required("workdir")

@@ -15,7 +15,6 @@ import sys
 import time
 
 from absl import flags
-from ml_collections import config_flags
 
 from launch import common
 
@@ -23,8 +22,7 @@ import hades.configs
 
 FLAGS = flags.FLAGS
 DEFAULT_CONFIG = os.path.join(os.path.dirname(hades.configs.__file__), "default.py")
-config_flags.DEFINE_config_file("config", DEFAULT_CONFIG, "Config file (ml_collections).",
-                                lock_config=True)
+common.define_config(DEFAULT_CONFIG)
 flags.DEFINE_string("tasks", "ant,hopper,walker", "Comma-separated tasks.")
 flags.DEFINE_string("workdir", None, "Output directory; task T writes into WORKDIR/T/.")
 flags.DEFINE_enum("then", None, ["multitask"],

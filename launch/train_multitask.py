@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 
 from absl import flags
-from ml_collections import config_flags
 
 from launch import common
 
 import multitask.configs
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file(
-    "config", os.path.join(os.path.dirname(multitask.configs.__file__), "default.py"),
-    "Multitask config file.", lock_config=True)
+common.define_config(os.path.join(os.path.dirname(multitask.configs.__file__), "default.py"),
+                     "Multitask config file.")
 flags.DEFINE_string("workdir", None, "Workdir holding <task>/dataset.npz.")
 flags.DEFINE_string("tasks", None, "Comma-separated tasks (default: every task with a dataset).")
 flags.mark_flag_as_required("workdir")

@@ -27,6 +27,8 @@ def _run(module, *args, timeout=600):
     (["--config.es.population_size=7"], "must be even"),
     (["--config.es.strategy=NoSuchES"], "unknown ES strategy"),
     (["--config.dataset.size=0"], "dataset size must be >= 1"),
+    (["--config.es.foo=1"], "unknown config field 'foo'"),
+    (["--config.es.population_size=abc"], "invalid literal"),
 ])
 def test_distill_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
   workdir = tmp_path / "w"
