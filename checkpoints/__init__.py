@@ -1,6 +1,5 @@
 """Run checkpoints with orbax. This is the only package that imports orbax-checkpoint."""
 
-from checkpoints.manager import (CheckpointError, RunCheckpointer, WorkdirLock,
-                                 config_differences, versions)
+from checkpoints.manager import CheckpointError, RunCheckpointer, WorkdirLock, versions
 
-__all__ = ["CheckpointError", "RunCheckpointer", "WorkdirLock", "config_differences", "versions"]
+__all__ = ["CheckpointError", "RunCheckpointer", "WorkdirLock", "versions"]

@@ -15,7 +15,7 @@ import fcntl
 import importlib.metadata
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -169,20 +169,3 @@ class RunCheckpointer:
 
   def close(self):
     self._manager.close()
-
-
-def config_differences(saved: dict, requested: dict, ignore: Iterable[str] = ()) -> list[str]:
-  """Flattened keys whose values differ between two nested config dicts (minus `ignore`
-  prefixes)."""
-
-  def flat(d, prefix=""):
-    for k, v in d.items():
-      if isinstance(v, dict):
-        yield from flat(v, f"{prefix}{k}.")
-      else:
-        yield f"{prefix}{k}", v
-
-  a, b = dict(flat(saved)), dict(flat(requested))
-  ignore = tuple(ignore)
-  return sorted(k for k in set(a) | set(b)
-                if a.get(k) != b.get(k) and not k.startswith(ignore))

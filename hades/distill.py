@@ -153,11 +153,19 @@ def resolve_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDi
 
 
 def _flatten(d, prefix=""):
+  """Yields ('a.b.c', value) for every leaf of a nested dict."""
   for k, v in d.items():
     if isinstance(v, dict):
       yield from _flatten(v, f"{prefix}{k}.")
     else:
       yield f"{prefix}{k}", v
+
+
+def config_differences(saved: dict, requested: dict, ignore: tuple[str, ...] = ()) -> list[str]:
+  """Flattened keys whose values differ between two nested config dicts, except those starting
+  with one of the `ignore` prefixes."""
+  a, b = dict(_flatten(saved)), dict(_flatten(requested))
+  return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and not k.startswith(ignore))
 
 
 def build(config: ml_collections.ConfigDict) -> Components:
@@ -240,7 +248,7 @@ def canonicalize_state(step, state) -> DistillState:
   second call.
   """
   out_shapes, _ = jax.eval_shape(step, jax.eval_shape(state) if callable(state) else state)
-  replicated = jax.sharding.NamedSharding(make_mesh(), jax.sharding.PartitionSpec())
+  replicated = replicated_sharding()
 
   def cast(x, spec):
     if jax.dtypes.issubdtype(spec.dtype, jax.dtypes.prng_key):
@@ -259,6 +267,12 @@ def make_mesh(devices=None) -> jax.sharding.Mesh:
   """A 1-D mesh over all devices of all processes; the population axis is split over it."""
   devices = np.asarray(jax.devices() if devices is None else devices)
   return jax.sharding.Mesh(devices.reshape(-1), (POPULATION_AXIS,))
+
+
+def replicated_sharding(mesh: jax.sharding.Mesh | None = None) -> jax.sharding.NamedSharding:
+  """Every device holds the whole array (the ES state, metrics)."""
+  return jax.sharding.NamedSharding(make_mesh() if mesh is None else mesh,
+                                    jax.sharding.PartitionSpec())
 
 
 def check_population_divides(population_size: int, mesh: jax.sharding.Mesh) -> None:
@@ -332,8 +346,7 @@ def make_distill_run(step, num_generations: int, mesh: jax.sharding.Mesh | None 
   State and metrics are replicated over `mesh` (default: all devices); the input state's
   buffers are donated, so the ES state is updated in place on device.
   """
-  mesh = make_mesh() if mesh is None else mesh
-  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  replicated = replicated_sharding(mesh)
 
   def run(state):
     return jax.lax.scan(lambda s, _: step(s), state, None, length=num_generations)
@@ -492,8 +505,8 @@ def _distill_locked(config, components: Components, workdir: str, log, resume: s
         "resume it with --resume=auto or use another workdir")
 
   def check_meta(meta):
-    diff = checkpoints.config_differences(meta.get("config", {}), config.to_dict(),
-                                          ignore=RESUMABLE_CHANGES)
+    diff = config_differences(meta.get("config", {}), config.to_dict(),
+                              ignore=RESUMABLE_CHANGES)
     if diff:
       raise checkpoints.CheckpointError(
           f"the checkpoint in {workdir} was made with a different config ({', '.join(diff)} "
@@ -501,7 +514,7 @@ def _distill_locked(config, components: Components, workdir: str, log, resume: s
 
   restored = None
   if resume != "never":
-    replicated = jax.sharding.NamedSharding(make_mesh(), jax.sharding.PartitionSpec())
+    replicated = replicated_sharding()
     abstract = jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
         jax.eval_shape(lambda: _to_storable(state)))

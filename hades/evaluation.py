@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import jax
 
 from hades import bc
@@ -14,6 +17,15 @@ from hades import tasks
 # The paper's student (used when a dataset comes without a run config).
 PAPER_STUDENT = dict(width=512, depth=2, activation="tanh", kernel_init="orthogonal",
                      learning_rate=5e-3, max_grad_norm=0.5, bc_steps=0)
+
+
+def load_run_config(dataset_path: str) -> dict:
+  """The resolved config.json that launch.distill wrote next to `dataset_path` ({} if none)."""
+  path = os.path.join(os.path.dirname(os.path.abspath(dataset_path)), "config.json")
+  if not os.path.isfile(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
 
 
 def student_settings(task: str, student: dict | None = None) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import jax
@@ -29,15 +28,9 @@ def render_dataset_student(dataset_path: str, output: str, steps: int = 200, eve
   from brax.io import image as brax_image
 
   dataset, info = dataset_lib.load(dataset_path)
-  settings = dict(evaluation.PAPER_STUDENT)
-  config_path = os.path.join(os.path.dirname(os.path.abspath(dataset_path)), "config.json")
-  if os.path.isfile(config_path):
-    with open(config_path) as f:
-      settings.update({k: v for k, v in json.load(f).get("student", {}).items()
-                       if k in settings})
   task = tasks.resolve_task(info.task)
-  if settings["bc_steps"] <= 0:
-    settings["bc_steps"] = tasks.get_task(task).bc_steps
+  settings = evaluation.student_settings(
+      task, evaluation.load_run_config(dataset_path).get("student", {}))
   env = tasks.make_env(task, info.backend)
   obs_size, act_size = int(env.observation_size), int(env.action_size)
   dataset_lib.check_fits(dataset, obs_size, act_size, f"dataset for {task}")

@@ -48,6 +48,28 @@ def normalize(obs: jax.Array, mean: jax.Array, var: jax.Array) -> jax.Array:
   return (obs - mean) / jnp.sqrt(var + _EPS)
 
 
+def make_observe(obs_size: int, normalization: str = "running", obs_mean=None, obs_var=None):
+  """Returns observe(stats, obs [B, obs]) -> (stats, normalised obs [B, obs]): what the student
+  sees of a batch of parallel-env observations under `normalization` (module docstring)."""
+  if normalization == "constant":
+    if obs_mean is None or obs_var is None:
+      raise ValueError("constant normalization needs obs_mean and obs_var")
+    const_mean = jnp.asarray(np.asarray(obs_mean, np.float32).reshape(obs_size))
+    const_var = jnp.asarray(np.asarray(obs_var, np.float32).reshape(obs_size))
+  elif normalization not in ("running", "none"):
+    raise ValueError(f"unknown normalization {normalization!r}")
+
+  def observe(stats: RunningStats, obs: jax.Array):
+    if normalization == "running":
+      stats = stats.update(obs)
+      return stats, normalize(obs, stats.mean, stats.var)
+    if normalization == "constant":
+      return stats, normalize(obs, const_mean, const_var)
+    return stats, obs
+
+  return observe
+
+
 @struct.dataclass
 class EvalResult:
   """Outcome of one evaluation (N envs x T steps).
@@ -90,21 +112,7 @@ def make_evaluate(env, policy: nn.Module, num_envs: int, num_steps: int,
     raise ValueError(f"evaluation needs num_envs >= 1 and num_steps >= 1, got {num_envs}, "
                      f"{num_steps}")
   obs_size = env.observation_size
-  if normalization == "constant":
-    if obs_mean is None or obs_var is None:
-      raise ValueError("constant normalization needs obs_mean and obs_var")
-    const_mean = jnp.asarray(np.asarray(obs_mean, np.float32).reshape(obs_size))
-    const_var = jnp.asarray(np.asarray(obs_var, np.float32).reshape(obs_size))
-  elif normalization not in ("running", "none"):
-    raise ValueError(f"unknown normalization {normalization!r}")
-
-  def observe(stats: RunningStats, obs: jax.Array):
-    if normalization == "running":
-      stats = stats.update(obs)
-      return stats, normalize(obs, stats.mean, stats.var)
-    if normalization == "constant":
-      return stats, normalize(obs, const_mean, const_var)
-    return stats, obs
+  observe = make_observe(obs_size, normalization, obs_mean, obs_var)
 
   def evaluate(params, key: jax.Array) -> EvalResult:
     reset_key, act_key = jax.random.split(key)
@@ -139,9 +147,7 @@ def make_trajectory(env, policy: nn.Module, num_steps: int, normalization: str =
   """Returns trajectory(params, key) -> (pipeline states [T] (stacked), rewards [T], dones [T])
   of one env, for rendering; same observation handling as `make_evaluate`."""
   obs_size = env.observation_size
-  if normalization == "constant":
-    const_mean = jnp.asarray(np.asarray(obs_mean, np.float32).reshape(obs_size))
-    const_var = jnp.asarray(np.asarray(obs_var, np.float32).reshape(obs_size))
+  observe = make_observe(obs_size, normalization, obs_mean, obs_var)
 
   def trajectory(params, key):
     reset_key, act_key = jax.random.split(key)
@@ -149,12 +155,7 @@ def make_trajectory(env, policy: nn.Module, num_steps: int, normalization: str =
 
     def step(carry, key):
       env_state, stats = carry
-      obs = env_state.obs[None]
-      if normalization == "running":
-        stats = stats.update(obs)
-        obs = normalize(obs, stats.mean, stats.var)
-      elif normalization == "constant":
-        obs = normalize(obs, const_mean, const_var)
+      stats, obs = observe(stats, env_state.obs[None])  # A batch of one env.
       mean, log_std = policy.apply(params, obs[0])
       action = mean if deterministic else policy_lib.sample_actions(key, mean, log_std)
       env_state = env.step(env_state, jnp.clip(action, -1.0, 1.0))

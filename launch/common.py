@@ -109,10 +109,17 @@ def maybe_initialize_distributed():
                              num_processes=f.num_processes, process_id=f.process_id)
 
 
-def define_config(default_path: str, help_text: str = "Config file (ml_collections).") -> None:
-  """DEFINE_config_file('config', ...), turning a bad --config.* override (unknown field, wrong
-  type), which ml_collections reports while defining the flag, into one line and status 2."""
+def define_config(default_path: str | None = None,
+                  help_text: str = "Config file (ml_collections).") -> None:
+  """DEFINE_config_file('config', ...) (default: hades/configs/default.py), turning a bad
+  --config.* override (unknown field, wrong type), which ml_collections reports while defining
+  the flag, into one line and status 2."""
   from ml_collections import config_flags
+
+  import hades.configs
+
+  if default_path is None:
+    default_path = os.path.join(os.path.dirname(hades.configs.__file__), "default.py")
 
   try:
     config_flags.DEFINE_config_file("config", default_path, help_text, lock_config=True)

@@ -11,17 +11,12 @@ SIGTERM/SIGINT save a checkpoint before exiting.
 
 from __future__ import annotations
 
-import os
-
 from absl import flags
 
 from launch import common
 
-import hades.configs
-
 FLAGS = flags.FLAGS
-DEFAULT_CONFIG = os.path.join(os.path.dirname(hades.configs.__file__), "default.py")
-common.define_config(DEFAULT_CONFIG)
+common.define_config()
 flags.DEFINE_string("task", None, "Task to distil (overrides config.task).")
 flags.DEFINE_string("workdir", None, "Output directory; the task writes into WORKDIR/<task>/.")
 flags.mark_flag_as_required("workdir")

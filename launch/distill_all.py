@@ -18,11 +18,8 @@ from absl import flags
 
 from launch import common
 
-import hades.configs
-
 FLAGS = flags.FLAGS
-DEFAULT_CONFIG = os.path.join(os.path.dirname(hades.configs.__file__), "default.py")
-common.define_config(DEFAULT_CONFIG)
+common.define_config()
 flags.DEFINE_string("tasks", "ant,hopper,walker", "Comma-separated tasks.")
 flags.DEFINE_string("workdir", None, "Output directory; task T writes into WORKDIR/T/.")
 flags.DEFINE_enum("then", None, ["multitask"],

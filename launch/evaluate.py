@@ -43,13 +43,9 @@ def main(argv):
   del argv
   from hades import evaluation
 
-  run_config = os.path.join(os.path.dirname(os.path.abspath(FLAGS.dataset)), "config.json")
-  student, num_envs = {}, 4
-  if os.path.isfile(run_config):
-    with open(run_config) as f:
-      saved = json.load(f)
-    student = saved.get("student", {})
-    num_envs = saved.get("eval", {}).get("num_envs", num_envs)
+  saved = evaluation.load_run_config(FLAGS.dataset)
+  student = saved.get("student", {})
+  num_envs = saved.get("eval", {}).get("num_envs", 4)
   if FLAGS.num_envs is not None:
     num_envs = FLAGS.num_envs
   overrides = {k: getattr(FLAGS, k) for k in ("width", "depth", "activation", "bc_steps",

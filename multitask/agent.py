@@ -88,15 +88,21 @@ class TaskView:
   """The generalist seen as one task's single-task policy (what rollout.make_evaluate needs):
   apply(params, obs [..., obs_size]) -> (mean [..., act_size], log_std [..., act_size]).
 
-  `task_id` is the id fed to the network; the ablation feeds a wrong one on purpose.
+  `task_id` is the id fed to the network; the ablation feeds a wrong one on purpose. With
+  task_id=None the id travels with the params, `apply((params, task_id), obs)`, so evaluations
+  with different ids share one compiled function.
   """
 
-  def __init__(self, agent: TaskConditionedPolicy, task_id: int, max_obs: int, act_size: int):
+  def __init__(self, agent: TaskConditionedPolicy, task_id: int | None, max_obs: int,
+               act_size: int):
     self.agent, self.task_id, self.max_obs, self.act_size = agent, task_id, max_obs, act_size
 
   def apply(self, params, obs):
+    if self.task_id is None:
+      params, task_id = params
+    else:
+      task_id = self.task_id
     pad = [(0, 0)] * (obs.ndim - 1) + [(0, self.max_obs - obs.shape[-1])]
-    padded = jnp.pad(obs, pad)
-    ids = jnp.full(obs.shape[:-1], self.task_id, jnp.int32)
-    mean, log_std = self.agent.apply(params, padded, ids)
+    ids = jnp.full(obs.shape[:-1], task_id, jnp.int32)
+    mean, log_std = self.agent.apply(params, jnp.pad(obs, pad), ids)
     return mean[..., :self.act_size], log_std[..., :self.act_size]

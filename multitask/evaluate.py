@@ -10,22 +10,8 @@ from hades import evaluation
 from hades import fitness as fitness_lib
 from hades import rollout
 from hades import tasks
+from multitask import agent as agent_lib
 from multitask import combine
-
-
-class _IdView:
-  """Generalist as a single-task policy whose task id travels with the params, so the normal
-  and the wrong-id (ablation) evaluations share one compiled function."""
-
-  def __init__(self, agent, max_obs: int, act_size: int):
-    self.agent, self.max_obs, self.act_size = agent, max_obs, act_size
-
-  def apply(self, params_and_id, obs):
-    params, task_id = params_and_id
-    pad = [(0, 0)] * (obs.ndim - 1) + [(0, self.max_obs - obs.shape[-1])]
-    ids = jnp.full(obs.shape[:-1], task_id, jnp.int32)
-    mean, log_std = self.agent.apply(params, jnp.pad(obs, pad), ids)
-    return mean[..., :self.act_size], log_std[..., :self.act_size]
 
 
 def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: int,
@@ -33,7 +19,7 @@ def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: 
   """Returns eval(params [S], task_id, key) -> summary dict over the S generalists on `slot`,
   each evaluated `repeats` times with different keys (per_seed: each seed's mean)."""
   env = tasks.make_env(slot.name, slot.info.backend)
-  view = _IdView(agent, max_obs, slot.act_size)
+  view = agent_lib.TaskView(agent, None, max_obs, slot.act_size)  # Id passed with params.
   evaluate = rollout.make_evaluate(env, view, num_envs, num_steps, slot.info.normalization,
                                    slot.info.obs_mean, slot.info.obs_var)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 import checkpoints
 from hades import dataset as dataset_lib
+from hades import evaluation
 from hades import plots
 from hades import tasks as tasks_lib
 from multitask import agent as agent_lib
@@ -37,11 +38,7 @@ def load_task_datasets(workdir: str, names: list[str]) -> tuple[dict, dict, dict
     task = tasks_lib.resolve_task(name)
     path = os.path.join(workdir, task, "dataset.npz")
     datasets[task] = dataset_lib.load(path)
-    run_config = os.path.join(workdir, task, "config.json")
-    saved = {}
-    if os.path.exists(run_config):
-      with open(run_config) as f:
-        saved = json.load(f)
+    saved = evaluation.load_run_config(path)
     students[task] = saved.get("student", {})
     num_envs[task] = saved.get("eval", {}).get("num_envs", 4)
   return datasets, students, num_envs

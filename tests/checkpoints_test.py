@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import checkpoints
+from hades import distill
 
 
 def _state(x=0.0):
@@ -56,20 +57,12 @@ def test_shape_or_config_mismatch_is_refused(tmp_path):
     ckpt.restore(bigger)
 
   def check(meta):
-    diff = checkpoints.config_differences(meta["config"], {"es": {"population_size": 16}})
+    diff = distill.config_differences(meta["config"], {"es": {"population_size": 16}})
     if diff:
       raise checkpoints.CheckpointError(f"differ: {diff}")
 
   with pytest.raises(checkpoints.CheckpointError, match="es.population_size"):
     ckpt.restore(jax.eval_shape(_state), check_meta=check)
-
-
-def test_config_differences_ignores_prefixes():
-  a = {"es": {"num_generations": 10, "sigma": 0.03}, "log": {"x": 1}}
-  b = {"es": {"num_generations": 20, "sigma": 0.05}, "log": {"x": 2}}
-  assert checkpoints.config_differences(a, b) == ["es.num_generations", "es.sigma", "log.x"]
-  assert checkpoints.config_differences(a, b, ignore=("es.num_generations", "log.")) == [
-      "es.sigma"]
 
 
 def test_workdir_lock_is_exclusive(tmp_path):

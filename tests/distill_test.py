@@ -115,3 +115,11 @@ def test_task_overrides_and_task_defaults_apply():
   assert resolved.student.bc_steps == 400
   fixed = distill.resolve_config(conftest.tiny_config(**{"hades.mode": "F"}))
   assert fixed.hades.mode == "fixed" and fixed.hades.num_students == 1
+
+
+def test_config_differences_ignores_prefixes():
+  a = {"es": {"num_generations": 10, "sigma": 0.03}, "log": {"x": 1}}
+  b = {"es": {"num_generations": 20, "sigma": 0.05}, "log": {"x": 2}}
+  assert distill.config_differences(a, b) == ["es.num_generations", "es.sigma", "log.x"]
+  assert distill.config_differences(a, b, ignore=("es.num_generations", "log.")) == [
+      "es.sigma"]
