@@ -10,10 +10,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import math
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +28,9 @@ import checkpoints
 from hades import bc
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
+from hades import metrics_log as metrics_log_lib
 from hades import policy as policy_lib
+from hades import progress as progress_lib
 from hades import rollout
 from hades import tasks
 
@@ -369,19 +369,6 @@ def mean_dataset(components: Components, state: DistillState) -> dataset_lib.Syn
 # Host loop
 
 
-def _fmt_time(seconds: float) -> str:
-  if not math.isfinite(seconds):
-    return "?"
-  seconds = int(round(seconds))
-  h, rem = divmod(seconds, 3600)
-  m, s = divmod(rem, 60)
-  return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
-def _fmt_rate(x: float) -> str:
-  return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
-
-
 def evaluate_final(components: Components, datasets: dict, seed: int, num_students: int,
                    num_envs: int, num_steps: int) -> dict:
   """Trains `num_students` fresh students on each named dataset; returns {name: summary}.
@@ -418,30 +405,6 @@ def _from_storable(state: DistillState) -> DistillState:
   return state.replace(key=jax.random.wrap_key_data(jnp.asarray(state.key)))
 
 
-def _truncate_metrics(path: str, generations: int) -> None:
-  """Keeps the metrics rows of generations 1..`generations` (atomically)."""
-  rows = []
-  if os.path.exists(path):
-    with open(path) as f:
-      for line in f:
-        line = line.strip()
-        if not line:
-          continue
-        try:
-          row = json.loads(line)
-        except json.JSONDecodeError:
-          break  # A half-written last line from a killed run.
-        if row.get("generation", 0) <= generations:
-          rows.append(line)
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.writelines(r + "\n" for r in rows)
-  os.replace(tmp, path)
-  if len(rows) != generations:
-    raise checkpoints.CheckpointError(
-        f"{path} has {len(rows)} rows for the {generations} checkpointed generations")
-
-
 class _StopFlag:
   """Turns SIGTERM/SIGINT into a flag checked between host calls (main thread only)."""
 
@@ -465,32 +428,39 @@ class _StopFlag:
 
 
 def distill(config: ml_collections.ConfigDict, workdir: str, log: Callable[[str], None] = None,
-            resume: str = "auto"):
+            resume: str = "auto", progress=None):
   """Runs (or resumes) one task's distillation, writing into `workdir` (the task's directory).
 
-  Writes config.json (resolved config), metrics.jsonl (one line per generation),
-  checkpoints/ (orbax, every `checkpoint.every_generations`, on SIGTERM/SIGINT and at the end),
-  and at the end dataset.npz (ES mean) and summary.json (fresh-student evaluation of it).
+  Writes config.json (resolved config), metrics.jsonl (one line per generation; TensorBoard and
+  wandb too when enabled in config.log), checkpoints/ (orbax, every
+  `checkpoint.every_generations`, on SIGTERM/SIGINT and at the end), and at the end dataset.npz
+  (ES mean) and summary.json (fresh-student evaluation of it).
 
   Args:
+    log: where messages go (default: `progress.log`, else stderr).
     resume: 'auto' resumes from the workdir's checkpoint if there is one; 'never' refuses a
       workdir that has one; 'must' refuses a workdir that has none.
+    progress: a `hades.progress` display (default: plain lines through `log`).
 
   Returns the summary dict. Raises Interrupted after saving a checkpoint on SIGTERM/SIGINT.
   """
-  log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+  if progress is None:
+    progress = progress_lib.PlainProgress(log)
+  log = log or progress.log
   if resume not in RESUME_MODES:
     raise ConfigError(f"unknown resume mode {resume!r}; choose one of {RESUME_MODES}")
   config = resolve_config(config)
   components = build(config)  # Validates everything before a file is written.
   os.makedirs(workdir, exist_ok=True)
   if jax.process_index() != 0:  # Multi-host: only process 0 logs and writes files.
-    return _distill_locked(config, components, workdir, lambda s: None, resume, writer=False)
+    silent = progress_lib.PlainProgress(lambda s: None)
+    return _distill_locked(config, components, workdir, silent.log, resume, silent,
+                           writer=False)
   with checkpoints.WorkdirLock(workdir):
-    return _distill_locked(config, components, workdir, log, resume)
+    return _distill_locked(config, components, workdir, log, resume, progress)
 
 
-def _distill_locked(config, components: Components, workdir: str, log, resume: str,
+def _distill_locked(config, components: Components, workdir: str, log, resume: str, progress,
                     writer: bool = True):
   t_start = time.time()
   task = components.task
@@ -521,19 +491,16 @@ def _distill_locked(config, components: Components, workdir: str, log, resume: s
     restored = ckpt.restore(abstract, check_meta, log=log)
   if restored is None and resume == "must":
     raise checkpoints.CheckpointError(f"--resume=must but {workdir} has no checkpoint")
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
   if restored is not None:
     done, stored, _ = restored
     if done > num_gens:
       raise checkpoints.CheckpointError(
           f"the checkpoint in {workdir} is at generation {done}, beyond the requested {num_gens}")
     state = canonicalize_state(make_distill_step(components), _from_storable(stored))
-    if writer:
-      _truncate_metrics(metrics_path, done)
     log(f"[{task}] resuming from the checkpoint at generation {done}/{num_gens}")
-  elif writer and os.path.exists(metrics_path):
-    os.remove(metrics_path)  # A run killed before its first checkpoint starts over.
+  metrics_log = None
   if writer:
+    metrics_log = metrics_log_lib.MetricsLog(workdir, task, config.log, config.to_dict(), done)
     with open(os.path.join(workdir, "config.json"), "w") as f:
       json.dump(config.to_dict(), f, indent=2, sort_keys=True)
 
@@ -556,78 +523,73 @@ def _distill_locked(config, components: Components, workdir: str, log, resume: s
     run.lower(state).compile()
     sync_processes("hades_distill_compiled")
   every = max(1, config.checkpoint.every_generations)
-  tb_writer = None
-  if writer and config.log.tensorboard:
-    from tensorboardX import SummaryWriter  # Optional; imported only when enabled.
-
-    tb_writer = SummaryWriter(os.path.join(workdir, "tensorboard"))
   timed_gens, timed_seconds, first_call = 0, 0.0, True
-  with open(metrics_path if writer else os.devnull, "a") as metrics_file, _StopFlag() as stop:
-    while done < num_gens:
-      t0 = time.time()
-      state, metrics = run(state)
-      metrics = jax.device_get(metrics)
-      dt = time.time() - t0
-      if not first_call:  # The first call includes compilation.
-        timed_gens, timed_seconds = timed_gens + chunk, timed_seconds + dt
-      first_call = False
-      sec_per_gen = timed_seconds / timed_gens if timed_gens else dt / chunk
-      if np.any(metrics["fitness/nonfinite"] == config.es.population_size):
-        raise FloatingPointError(
-            f"[{task}] every candidate of a generation after {done} has a non-finite fitness; "
-            f"stopping with the checkpoint at generation {ckpt.latest_step() or 0} kept (lower "
-            "the ES learning rate / sigma or the BC learning rate)")
-      for i in range(chunk):
-        row = {"generation": done + i + 1}
-        row.update({k: float(v[i]) for k, v in metrics.items()})
-        row["env_steps_per_s"] = steps_per_gen / (dt / chunk)
-        row["wall_time"] = time.time() - t_start
-        metrics_file.write(json.dumps(row) + "\n")
-        if tb_writer is not None:
-          for k, v in row.items():
-            if k != "generation":
-              tb_writer.add_scalar(f"{task}/{k}", v, row["generation"])
-      metrics_file.flush()
-      previous, done = done, done + chunk
-      last = {k: float(v[-1]) for k, v in metrics.items()}
-      if done // every > previous // every or done == num_gens or stop.signal:
-        ckpt.save(done, _to_storable(state), meta, {"fitness/best": last["fitness/best"]})
-      eta = (num_gens - done) * sec_per_gen
-      log(f"[{task}] gen {done}/{num_gens} | fitness mean {last['fitness/mean']:.1f} "
-          f"max {last['fitness/max']:.1f} | best {last['fitness/best']:.1f} | "
-          f"{_fmt_rate(steps_per_gen / (dt / chunk))} env-steps/s | "
-          f"{dt / chunk:.2f} s/gen | ETA {_fmt_time(eta)}")
-      if stop.signal and done < num_gens:
-        ckpt.close()
-        raise Interrupted(f"[{task}] stopped by signal {stop.signal} at generation {done}; "
-                          "checkpoint saved, run the same command again to resume")
-  ckpt.close()
-  if tb_writer is not None:
-    tb_writer.close()
-
-  dataset = mean_dataset(components, state)
-  best = components.strategy._unravel_solution(state.es_state.best_solution)
-  if writer:
-    dataset_lib.save(os.path.join(workdir, "dataset.npz"), dataset,
-                     dataclasses.replace(components.info, source=os.path.abspath(workdir)),
-                     best_states=best.states, best_actions=best.actions,
-                     generations=np.asarray(num_gens))
-  final = config.final_eval
-  zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
-  scores = evaluate_final(components, {"distilled": dataset, "zero": zero}, config.seed + 1,
-                          final.num_students, final.num_envs or config.eval.num_envs,
-                          final.num_steps)
-  summary = scores["distilled"]
-  summary["zero_dataset_return"] = scores["zero"]["return_mean"]
-  summary.update(task=task, generations=num_gens, wall_time=time.time() - t_start,
-                 sec_per_generation=timed_seconds / timed_gens if timed_gens else float("nan"))
-  if writer:
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-      json.dump(summary, f, indent=2)
-  log(f"[{task}] done in {_fmt_time(summary['wall_time'])}: distilled dataset trains fresh "
-      f"students to {summary['return_mean']:.1f} +- {summary['return_std']:.1f} (over "
-      f"{final.num_students} students); the all-zero dataset gives "
-      f"{summary['zero_dataset_return']:.1f}")
+  progress.start_task(task, num_gens, done)
+  try:
+    with _StopFlag() as stop:
+      while done < num_gens:
+        t0 = time.time()
+        state, metrics = run(state)
+        metrics = jax.device_get(metrics)
+        dt = time.time() - t0
+        if not first_call:  # The first call includes compilation.
+          timed_gens, timed_seconds = timed_gens + chunk, timed_seconds + dt
+        first_call = False
+        sec_per_gen = timed_seconds / timed_gens if timed_gens else dt / chunk
+        if np.any(metrics["fitness/nonfinite"] == config.es.population_size):
+          raise FloatingPointError(
+              f"[{task}] every candidate of a generation after {done} has a non-finite "
+              f"fitness; stopping with the checkpoint at generation {ckpt.latest_step() or 0} "
+              "kept (lower the ES learning rate / sigma or the BC learning rate)")
+        rows = []
+        for i in range(chunk):
+          row = {"generation": done + i + 1}
+          row.update({k: float(v[i]) for k, v in metrics.items()})
+          row["env_steps_per_s"] = steps_per_gen / (dt / chunk)
+          row["wall_time"] = time.time() - t_start
+          rows.append(row)
+        if metrics_log is not None:
+          metrics_log.write(rows)
+        previous, done = done, done + chunk
+        last = rows[-1]
+        if done // every > previous // every or done == num_gens or stop.signal:
+          ckpt.save(done, _to_storable(state), meta, {"fitness/best": last["fitness/best"]})
+        progress.update(progress_lib.GenerationStats(
+            task, done, num_gens, last["fitness/mean"], last["fitness/max"],
+            last["fitness/best"], last["env_steps_per_s"], dt / chunk,
+            (num_gens - done) * sec_per_gen))
+        if stop.signal and done < num_gens:
+          raise Interrupted(f"[{task}] stopped by signal {stop.signal} at generation {done}; "
+                            "checkpoint saved, run the same command again to resume")
+    dataset = mean_dataset(components, state)
+    best = components.strategy._unravel_solution(state.es_state.best_solution)
+    if writer:
+      dataset_lib.save(os.path.join(workdir, "dataset.npz"), dataset,
+                       dataclasses.replace(components.info, source=os.path.abspath(workdir)),
+                       best_states=best.states, best_actions=best.actions,
+                       generations=np.asarray(num_gens))
+    final = config.final_eval
+    zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
+    scores = evaluate_final(components, {"distilled": dataset, "zero": zero}, config.seed + 1,
+                            final.num_students, final.num_envs or config.eval.num_envs,
+                            final.num_steps)
+    summary = scores["distilled"]
+    summary["zero_dataset_return"] = scores["zero"]["return_mean"]
+    summary.update(task=task, generations=num_gens, wall_time=time.time() - t_start,
+                   sec_per_generation=timed_seconds / timed_gens if timed_gens else float("nan"))
+    if writer:
+      with open(os.path.join(workdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+      metrics_log.log_summary(summary)
+  finally:
+    ckpt.close()
+    if metrics_log is not None:
+      metrics_log.close()
+  progress.end_task(task)
+  log(f"[{task}] done in {progress_lib.format_duration(summary['wall_time'])}: distilled "
+      f"dataset trains fresh students to {summary['return_mean']:.1f} +- "
+      f"{summary['return_std']:.1f} (over {final.num_students} students); the all-zero "
+      f"dataset gives {summary['zero_dataset_return']:.1f}")
   return summary
 
 

@@ -31,15 +31,28 @@ with contextlib.redirect_stdout(sys.stderr):
 import checkpoints as _checkpoints
 from hades import dataset as _dataset
 from hades import distill as _distill
+from hades import metrics_log as _metrics_log
+from hades import progress as _progress
 
 USER_ERRORS = (_distill.ConfigError, _dataset.DatasetFileError, _checkpoints.CheckpointError,
-               ValueError, FileNotFoundError, PermissionError, KeyError)
+               _metrics_log.MetricsError, ValueError, FileNotFoundError, PermissionError, KeyError)
 
 
 def define_resume_flag():
   flags.DEFINE_enum("resume", "auto", list(_distill.RESUME_MODES),
                     "auto: resume from the workdir's checkpoint if any; never: refuse a workdir "
                     "that holds a run; must: refuse a workdir without one.")
+
+
+def define_progress_flag():
+  flags.DEFINE_enum("progress", "auto", list(_progress.MODES),
+                    "live: bars redrawn in place; plain: one line per update; auto: live when "
+                    "stderr is a terminal.")
+
+
+def make_progress(num_tasks: int = 1):
+  """The display chosen by --progress, for `num_tasks` tasks."""
+  return _progress.make_progress(flags.FLAGS.progress, num_tasks)
 
 
 def run(main):

@@ -21,6 +21,7 @@ flags.DEFINE_string("task", None, "Task to distil (overrides config.task).")
 flags.DEFINE_string("workdir", None, "Output directory; the task writes into WORKDIR/<task>/.")
 flags.mark_flag_as_required("workdir")
 common.define_resume_flag()
+common.define_progress_flag()
 common.define_distributed_flags()
 
 
@@ -35,7 +36,9 @@ def main(argv):
     config.unlock()
     config.task = FLAGS.task
   task = tasks.resolve_task(config.task)
-  distill.distill(config, common.task_workdir(FLAGS.workdir, task), resume=FLAGS.resume)
+  workdir = common.task_workdir(FLAGS.workdir, task)
+  with common.make_progress() as progress:
+    distill.distill(config, workdir, resume=FLAGS.resume, progress=progress)
 
 
 if __name__ == "__main__":

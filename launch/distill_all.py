@@ -28,6 +28,7 @@ flags.DEFINE_enum("then", None, ["multitask"],
                   "default multitask config).")
 flags.mark_flag_as_required("workdir")
 common.define_resume_flag()
+common.define_progress_flag()
 common.define_distributed_flags()
 
 
@@ -51,17 +52,19 @@ def main(argv):
 
   t0 = time.time()
   results = {}
-  for i, name in enumerate(names):
-    print(f"=== task {i + 1}/{len(names)}: {name} (elapsed {time.time() - t0:.0f}s) ===",
-          file=sys.stderr, flush=True)
-    if FLAGS.resume != "never" and distill.is_finished(workdirs[name], configs[name]):
-      print(f"[{name}] already finished in {workdirs[name]}; skipping", file=sys.stderr)
-      with open(os.path.join(workdirs[name], "summary.json")) as f:
-        summary = json.load(f)
-    else:
-      summary = distill.distill(configs[name], workdirs[name], resume=FLAGS.resume)
-    results[name] = {k: summary[k] for k in ("return_mean", "return_std", "episodes",
-                                             "zero_dataset_return", "wall_time")}
+  with common.make_progress(len(names)) as progress:
+    for i, name in enumerate(names):
+      progress.log(f"=== task {i + 1}/{len(names)}: {name} (elapsed {time.time() - t0:.0f}s) ===")
+      if FLAGS.resume != "never" and distill.is_finished(workdirs[name], configs[name]):
+        progress.log(f"[{name}] already finished in {workdirs[name]}; skipping")
+        with open(os.path.join(workdirs[name], "summary.json")) as f:
+          summary = json.load(f)
+        progress.end_task(name)
+      else:
+        summary = distill.distill(configs[name], workdirs[name], resume=FLAGS.resume,
+                                  progress=progress)
+      results[name] = {k: summary[k] for k in ("return_mean", "return_std", "episodes",
+                                               "zero_dataset_return", "wall_time")}
   total = time.time() - t0
   with open(os.path.join(os.path.abspath(FLAGS.workdir), "summary.json"), "w") as f:
     json.dump({"tasks": results, "wall_time": total}, f, indent=2)

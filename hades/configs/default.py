@@ -57,6 +57,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.log = ml_collections.ConfigDict()
   config.log.generations_per_call = 5  # Generations per jitted host call (lax.scan).
   config.log.tensorboard = False  # Also write TensorBoard events to <task>/tensorboard/.
+  config.log.wandb = False  # Also log to Weights & Biases (pip install -e '.[wandb]').
+  config.log.wandb_project = "hades"
+  config.log.wandb_entity = ""  # "" = your default entity.
 
   config.checkpoint = ml_collections.ConfigDict()
   config.checkpoint.every_generations = 10  # Also saved on SIGTERM/SIGINT and at the end.
