@@ -6,11 +6,14 @@ A task is a Brax environment name plus what the paper used per task (number of B
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 
+import jax
 from brax import envs as brax_envs
 from brax.envs.wrappers import training as brax_training
+from mujoco import mjx
 
 BACKENDS = ("positional", "generalized", "spring", "mjx")
 
@@ -65,6 +68,23 @@ def check_backend(backend: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+@contextlib.contextmanager
+def _models_on_local_device():
+  """Brax builds its System with mujoco.mjx.put_model, which places it on jax.devices()[0]. In a
+  multi-process run that device belongs to process 0, and every other process would get a
+  model it cannot read (JAX refuses to compile with it). Point put_model at this process's own
+  first device while the env is built; one process: nothing changes."""
+  if jax.process_count() == 1:
+    yield
+    return
+  original = mjx.put_model
+  mjx.put_model = functools.partial(original, device=jax.local_devices()[0])
+  try:
+    yield
+  finally:
+    mjx.put_model = original
+
+
 def make_env(task: str, backend: str = "positional", episode_length: int = 1000):
   """Builds a Brax env with `episode_length`-step episodes and automatic reset.
 
@@ -72,7 +92,9 @@ def make_env(task: str, backend: str = "positional", episode_length: int = 1000)
   vmap it for parallel envs. `State.done` is 1 on the step an episode ends (by termination or
   time limit), and the returned observation is then already the first one of the next episode.
   """
-  env = brax_envs.get_environment(resolve_task(task), backend=check_backend(backend))
+  name, backend = resolve_task(task), check_backend(backend)
+  with _models_on_local_device():
+    env = brax_envs.get_environment(name, backend=backend)
   env = brax_training.EpisodeWrapper(env, episode_length=episode_length, action_repeat=1)
   return brax_training.AutoResetWrapper(env)
 

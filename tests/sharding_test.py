@@ -40,7 +40,8 @@ def _run(tmp_path, name, devices, *dist_args, wait=True):
   script = tmp_path / "run.py"
   script.write_text(SCRIPT.format(tests=os.path.join(REPO, "tests")))
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
-             PYTHONWARNINGS="ignore")
+             PYTHONWARNINGS="ignore",
+             PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
   out = tmp_path / f"{name}.npz"
   proc = subprocess.Popen([sys.executable, str(script), str(out), *dist_args], cwd=REPO, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -67,8 +68,6 @@ def test_same_result_on_1_2_4_devices(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skip(reason="on this 2-core CPU machine the two gloo-collective processes time out "
-                  "or abort (SIGABRT) in their first collective; multi-process is untested")
 def test_two_processes_with_jax_distributed_match_one_process(tmp_path):
   single = _run(tmp_path, "single", 2)
   with socket.socket() as s:
