@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import evosax.algorithms
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -50,6 +49,10 @@ def make_strategy(es_config, template: dataset_lib.SyntheticDataset):
     es_config: `config.es` (strategy, population_size, sigma, learning_rate, antithetic).
     template: a dataset with the evolved shapes (states [D, obs], actions [D, act]).
   """
+  # Imported here: evosax creates arrays at import time, which starts the XLA backend, and
+  # launchers must be able to call jax.distributed.initialize() after importing this module.
+  import evosax.algorithms
+
   name = es_config.strategy
   registry = evosax.algorithms.distribution_based_algorithms
   if name not in registry:

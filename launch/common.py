@@ -116,8 +116,9 @@ def maybe_initialize_distributed():
     return
   import jax
 
-  if f.coordinator_address and jax.default_backend() == "cpu":
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  # CPU processes need a collectives library to talk to each other; the setting only concerns
+  # the CPU backend (asking which backend is the default would start it too early).
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
   jax.distributed.initialize(coordinator_address=f.coordinator_address,
                              num_processes=f.num_processes, process_id=f.process_id)
 

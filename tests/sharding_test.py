@@ -1,5 +1,6 @@
 """One code path for 1 or N devices (and processes): same seed and config, same result."""
 
+import json
 import os
 import socket
 import subprocess
@@ -67,18 +68,53 @@ def test_same_result_on_1_2_4_devices(tmp_path):
     np.testing.assert_allclose(results[n]["mean"], results[1]["mean"], rtol=1e-5, atol=1e-7)
 
 
+LAUNCH_ARGS = ["--task=hopper", "--config.es.population_size=8", "--config.es.num_generations=4",
+               "--config.student.width=16", "--config.student.bc_steps=10",
+               "--config.eval.num_steps=100", "--config.final_eval.num_students=2",
+               "--config.final_eval.num_steps=50", "--config.log.generations_per_call=2",
+               "--config.checkpoint.every_generations=2"]
+
+
+def _launch(workdir, devices, *extra):
+  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+             PYTHONWARNINGS="ignore")
+  return subprocess.Popen([sys.executable, "-m", "launch.distill", f"--workdir={workdir}",
+                           *LAUNCH_ARGS, *extra], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+
+
+def test_launchers_do_not_start_the_backend_on_import():
+  """jax.distributed.initialize() must run before the XLA backend starts; launchers call it
+  after their imports."""
+  for launcher in ("launch.distill", "launch.distill_all"):
+    code = (f"import {launcher}; from jax._src import xla_bridge; "
+            "print(xla_bridge.backends_are_initialized())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert out.stdout.split() == ["False"], (launcher, out.stdout, out.stderr[-2000:])
+
+
 @pytest.mark.slow
 def test_two_processes_with_jax_distributed_match_one_process(tmp_path):
-  single = _run(tmp_path, "single", 2)
+  """`launch.distill` in 2 real processes (jax.distributed on localhost, 1 CPU device each)
+  writes the same dataset and metrics as 1 process with 2 devices; only process 0 writes."""
   with socket.socket() as s:
     s.bind(("localhost", 0))
     port = s.getsockname()[1]
-  coordinator = f"localhost:{port}"
-  procs = [_run(tmp_path, f"p{i}", 1, coordinator, "2", str(i), wait=False) for i in range(2)]
-  for proc, _ in procs:
-    _, err = proc.communicate(timeout=600)
+  procs = [_launch(tmp_path / "multi", 1, f"--coordinator_address=localhost:{port}",
+                   "--num_processes=2", f"--process_id={i}") for i in range(2)]
+  single = _launch(tmp_path / "single", 2)
+  errs = []
+  for proc in [*procs, single]:
+    _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
-  multi = np.load(procs[0][1])
-  assert int(multi["devices"]) == 2
-  np.testing.assert_allclose(multi["fitness"], single["fitness"], rtol=1e-5)
-  np.testing.assert_allclose(multi["mean"], single["mean"], rtol=1e-5, atol=1e-7)
+    errs.append(err)
+  assert "[hopper] gen 4/4" in errs[0] and "[hopper]" not in errs[1]  # Process 0 reports.
+  multi, one = tmp_path / "multi" / "hopper", tmp_path / "single" / "hopper"
+  a, b = np.load(multi / "dataset.npz"), np.load(one / "dataset.npz")
+  np.testing.assert_array_equal(a["states"], b["states"])
+  np.testing.assert_array_equal(a["actions"], b["actions"])
+  rows = [[{k: v for k, v in json.loads(l).items() if k not in ("env_steps_per_s", "wall_time")}
+           for l in (d / "metrics.jsonl").read_text().splitlines()] for d in (multi, one)]
+  assert rows[0] == rows[1] and len(rows[0]) == 4
+  assert sorted(p.name for p in (multi / "checkpoints").iterdir() if p.name.isdigit()) == ["2", "4"]
