@@ -67,7 +67,6 @@ def check_backend(backend: str) -> str:
   return backend
 
 
-@functools.lru_cache(maxsize=None)
 @contextlib.contextmanager
 def _models_on_local_device():
   """Brax builds its System with mujoco.mjx.put_model, which places it on jax.devices()[0]. In a
@@ -85,6 +84,7 @@ def _models_on_local_device():
     mjx.put_model = original
 
 
+@functools.lru_cache(maxsize=None)
 def make_env(task: str, backend: str = "positional", episode_length: int = 1000):
   """Builds a Brax env with `episode_length`-step episodes and automatic reset.
 

@@ -21,6 +21,9 @@ common.define_config(os.path.join(os.path.dirname(multitask.configs.__file__), "
                      "Multitask config file.")
 flags.DEFINE_string("workdir", None, "Workdir holding <task>/dataset.npz.")
 flags.DEFINE_string("tasks", None, "Comma-separated tasks (default: every task with a dataset).")
+flags.DEFINE_bool("overwrite", False,
+                  "Replace generalists already in WORKDIR/multitask/ that were trained with "
+                  "another config (the same config: kept, nothing to do).")
 flags.mark_flag_as_required("workdir")
 
 
@@ -32,7 +35,7 @@ def main(argv):
            else workflow.find_tasks(os.path.abspath(FLAGS.workdir)))
   if not names:
     raise FileNotFoundError(f"no <task>/dataset.npz in {FLAGS.workdir}; run launch.distill_all")
-  workflow.train_multitask(FLAGS.workdir, names, FLAGS.config)
+  workflow.train_multitask(FLAGS.workdir, names, FLAGS.config, overwrite=FLAGS.overwrite)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 
 import jax
@@ -44,6 +45,19 @@ def load_task_datasets(workdir: str, names: list[str]) -> tuple[dict, dict, dict
   return datasets, students, num_envs
 
 
+def resolve_agent_config(config: ml_collections.ConfigDict,
+                         students: dict) -> ml_collections.ConfigDict:
+  """Fills agent.width / agent.depth <= 0 with the largest of the tasks' distillation students
+  (`students`: {task: student settings from its run's config.json})."""
+  config = config.copy_and_resolve_references()
+  settings = [evaluation.student_settings(task, student) for task, student in students.items()]
+  with config.unlocked():
+    for field in ("width", "depth"):
+      if config.agent[field] <= 0:
+        config.agent[field] = max(int(s[field]) for s in settings)
+  return config
+
+
 def _agent(config, slots):
   return agent_lib.make_agent(len(slots), max(s.act_size for s in slots), config.agent.width,
                               config.agent.depth, config.agent.activation,
@@ -58,30 +72,71 @@ def _abstract_params(agent, max_obs, num_seeds):
 
 
 def train_multitask(workdir: str, names: list[str], config: ml_collections.ConfigDict,
-                    log=_stderr) -> dict:
-  """Trains config.train.num_seeds generalists on the tasks' datasets; checkpoints them."""
+                    log=_stderr, overwrite: bool = False) -> dict:
+  """Trains config.train.num_seeds generalists on the tasks' datasets; checkpoints them in
+  WORKDIR/multitask/.
+
+  A generalist already there with the same resolved config and tasks is kept (nothing to do);
+  one with a different config is replaced only with `overwrite`, and only once the new one is
+  saved (a crash leaves the old one in place).
+  """
   workdir = os.path.abspath(workdir)
-  datasets, _, _ = load_task_datasets(workdir, names)
+  datasets, students, _ = load_task_datasets(workdir, names)
+  config = resolve_agent_config(config, students)
   data, slots = combine.combine(datasets)
+  meta = {"config": config.to_dict(), "tasks": [s.name for s in slots],
+          "obs_sizes": [s.obs_size for s in slots], "act_sizes": [s.act_size for s in slots]}
+  out_dir = os.path.join(workdir, "multitask")
+  existing = _read_meta(out_dir)
+  if existing is not None and not overwrite:
+    if {k: v for k, v in existing.items() if k != "final_loss"} == json.loads(json.dumps(meta)):
+      log(f"[multitask] {out_dir} already holds generalists trained with this config; "
+          "keeping them (--overwrite retrains)")
+      return {"tasks": meta["tasks"], "final_loss": existing.get("final_loss"), "reused": True}
+    raise checkpoints.CheckpointError(
+        f"{out_dir} holds generalists trained with another config or tasks "
+        f"({', '.join(existing.get('tasks', []))}); pass --overwrite to replace them")
   agent = _agent(config, slots)
-  log(f"[multitask] training {config.train.num_seeds} generalists on "
+  log(f"[multitask] training {config.train.num_seeds} generalists "
+      f"({config.agent.depth}x{config.agent.width} {config.agent.activation}) on "
       f"{', '.join(f'{s.name} (D={s.size})' for s in slots)} for {config.train.bc_steps} steps")
   params, loss = train_lib.train_generalists(
       agent, data, jax.random.key(config.seed), config.train.num_seeds, config.train.bc_steps,
       config.train.learning_rate, config.train.max_grad_norm)
-  out_dir = os.path.join(workdir, "multitask")
-  os.makedirs(out_dir, exist_ok=True)
-  meta = {"config": config.to_dict(), "tasks": [s.name for s in slots],
-          "obs_sizes": [s.obs_size for s in slots], "act_sizes": [s.act_size for s in slots]}
-  ckpt = checkpoints.RunCheckpointer(os.path.join(out_dir, "checkpoints"), keep_latest=1,
+  final_loss = [float(x) for x in np.asarray(loss)]
+  # Saved next to the old generalist, then swapped in.
+  new_dir = out_dir + ".new"
+  shutil.rmtree(new_dir, ignore_errors=True)
+  os.makedirs(new_dir)
+  ckpt = checkpoints.RunCheckpointer(os.path.join(new_dir, "checkpoints"), keep_latest=1,
                                      keep_best=0)
   ckpt.save(config.train.bc_steps, params, meta)
   ckpt.close()
-  with open(os.path.join(out_dir, "config.json"), "w") as f:
-    json.dump(meta, f, indent=2)
-  result = {"tasks": meta["tasks"], "final_loss": [float(x) for x in np.asarray(loss)]}
-  log(f"[multitask] final BC loss per seed: {np.round(result['final_loss'], 3).tolist()}")
-  return result
+  with open(os.path.join(new_dir, "config.json"), "w") as f:
+    json.dump(dict(meta, final_loss=final_loss), f, indent=2)
+  if os.path.exists(out_dir):
+    old_dir = out_dir + ".old"
+    shutil.rmtree(old_dir, ignore_errors=True)
+    os.replace(out_dir, old_dir)
+    os.replace(new_dir, out_dir)
+    shutil.rmtree(old_dir)
+  else:
+    os.replace(new_dir, out_dir)
+  log(f"[multitask] final BC loss per seed: {np.round(final_loss, 3).tolist()}")
+  return {"tasks": meta["tasks"], "final_loss": final_loss}
+
+
+def _read_meta(out_dir: str) -> dict | None:
+  """WORKDIR/multitask/config.json, or None if there is none."""
+  path = os.path.join(out_dir, "config.json")
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      meta = json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise checkpoints.CheckpointError(f"cannot read {path}: {e}") from None
+  return meta
 
 
 def load_generalist(workdir: str):

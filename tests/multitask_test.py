@@ -85,3 +85,47 @@ def test_transplant_and_architecture_parsing():
       {"width": 256}, {"activation": "relu", "depth": 3}]
   with pytest.raises(ValueError, match="unknown architecture setting"):
     workflow.parse_architectures("colour=red")
+
+
+def test_agent_size_defaults_to_the_distillation_students():
+  from multitask.configs import default
+
+  config = default.get_config()
+  cpu = {"width": 64, "depth": 2, "bc_steps": 200}
+  resolved = workflow.resolve_agent_config(config, {"hopper": cpu, "walker2d": cpu})
+  assert (resolved.agent.width, resolved.agent.depth) == (64, 2)
+  assert config.agent.width == 0  # The input config is not modified.
+  # A dataset without a run config (the paper's files) was distilled for the paper's 2x512.
+  resolved = workflow.resolve_agent_config(config, {"hopper": cpu, "ant": {}})
+  assert (resolved.agent.width, resolved.agent.depth) == (512, 2)
+  config.agent.width = 128
+  assert workflow.resolve_agent_config(config, {"hopper": cpu}).agent.width == 128
+
+
+
+def test_retraining_keeps_the_same_config_and_refuses_another_without_overwrite(tmp_path):
+  import checkpoints
+  from hades import tasks
+  from multitask.configs import default
+
+  rng = np.random.default_rng(0)
+  for task in ("hopper", "reacher"):
+    obs, act = tasks.env_sizes(task)
+    data = dataset_lib.SyntheticDataset(rng.normal(size=(3, obs)).astype(np.float32),
+                                        rng.uniform(-1, 1, size=(3, act)).astype(np.float32))
+    dataset_lib.save(str(tmp_path / task / "dataset.npz"), data, dataset_lib.DatasetInfo(task))
+  config = default.get_config()
+  config.train.bc_steps, config.train.num_seeds, config.agent.width = 5, 2, 8
+  names, lines = ["hopper", "reacher"], []
+  first = workflow.train_multitask(str(tmp_path), names, config, log=lines.append)
+  again = workflow.train_multitask(str(tmp_path), names, config, log=lines.append)
+  assert again["reused"] and again["final_loss"] == first["final_loss"]
+  assert "keeping them" in lines[-1]
+  config.train.bc_steps = 6
+  with pytest.raises(checkpoints.CheckpointError, match="another config"):
+    workflow.train_multitask(str(tmp_path), names, config, log=lines.append)
+  assert workflow.load_generalist(str(tmp_path))[3].train.bc_steps == 5  # Old one intact.
+  workflow.train_multitask(str(tmp_path), names, config, log=lines.append, overwrite=True)
+  agent, params, slots, restored = workflow.load_generalist(str(tmp_path))
+  assert restored.train.bc_steps == 6 and jax.tree.leaves(params)[0].shape[0] == 2
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["hopper", "multitask", "reacher"]

@@ -7,8 +7,11 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
   config.agent = ml_collections.ConfigDict()
-  config.agent.width = 256
-  config.agent.depth = 2
+  # 0: the width / depth of the students the datasets were distilled for (each run's
+  # config.json; the paper's 2x512 for files without one; the largest if tasks differ). The
+  # datasets are tuned to that student; a wider generalist lost ~25% on hopper (README).
+  config.agent.width = 0
+  config.agent.depth = 0
   config.agent.activation = "tanh"
   config.agent.conditioning = "onehot"  # onehot | embedding
   config.agent.embed_dim = 8
