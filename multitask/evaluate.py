@@ -51,7 +51,10 @@ def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: di
     students: {task: student settings its dataset was distilled with}.
     num_envs: {task: envs per evaluation, matching its distillation (running normalisation)}.
     arch_settings: student overrides for the architecture-transfer study.
-    generalist_repeats: evaluations (different keys) of each generalist seed per task.
+    generalist_repeats: evaluations (different keys) of each generalist seed per task; the
+      specialist is scored on as many samples: `generalist_repeats` batches of `num_students`.
+  Per task: generalist / specialist means with standard errors (over generalist seeds, over
+  specialist students), their ratio with its propagated standard error, the wrong-id ablation.
   """
   max_obs = max(s.obs_size for s in slots)
   names = [s.name for s in slots]
@@ -71,19 +74,38 @@ def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: di
                                             num_envs[slot.name], num_steps)
     row = {}
     for source in slots:
+      if source.name == slot.name:
+        continue
       moved = combine.transplant(datasets[source.name][0], slot.obs_size, slot.act_size)
       row[source.name] = scorer(moved, seed)["return_mean"]
-    specialist = row[slot.name]
-    out["cross_task"][slot.name] = row  # cross_task[target][source]
+    # The specialist gets as many (student, evaluation) samples as the generalist has (seed,
+    # evaluation) pairs: `generalist_repeats` batches of fresh students.
+    own = datasets[slot.name][0]
+    spec_returns = np.concatenate([scorer(own, seed + r)["per_student"]
+                                   for r in range(generalist_repeats)])
+    specialist = float(spec_returns.mean())
+    row[slot.name] = specialist
+    out["cross_task"][slot.name] = {s.name: row[s.name] for s in slots}  # [target][source]
+    gen_seeds = np.asarray(generalist["per_seed"])
+    gen_sem = float(gen_seeds.std(ddof=1) / np.sqrt(len(gen_seeds))) if len(gen_seeds) > 1 else 0.0
+    spec_sem = float(spec_returns.std(ddof=1) / np.sqrt(len(spec_returns)))
+    ratio = generalist["return_mean"] / specialist if specialist else float("nan")
     out["per_task"][slot.name] = {
         "generalist": generalist["return_mean"], "generalist_std": generalist["return_std"],
-        "generalist_per_seed": generalist["per_seed"],
+        "generalist_sem": gen_sem, "generalist_per_seed": generalist["per_seed"],
         "generalist_episodes": generalist["episodes"],
-        "specialist": specialist,
-        "ratio": generalist["return_mean"] / specialist if specialist else float("nan"),
+        "specialist": specialist, "specialist_sem": spec_sem,
+        "specialist_students": len(spec_returns),
+        "ratio": ratio,
+        # First-order propagation of both standard errors.
+        "ratio_sem": abs(ratio) * float(np.hypot(gen_sem / generalist["return_mean"],
+                                                 spec_sem / specialist))
+        if specialist and generalist["return_mean"] else float("nan"),
         "wrong_task_id": ablation["return_mean"], "wrong_task_id_used": names[wrong_id]}
-    log(f"[{slot.name}] generalist {generalist['return_mean']:.1f} | specialist "
-        f"{specialist:.1f} | wrong id ({names[wrong_id]}) {ablation['return_mean']:.1f}")
+    entry = out["per_task"][slot.name]
+    log(f"[{slot.name}] generalist {generalist['return_mean']:.1f} +- {gen_sem:.1f} | specialist "
+        f"{specialist:.1f} +- {spec_sem:.1f} | ratio {ratio:.2f} +- {entry['ratio_sem']:.2f} | "
+        f"wrong id ({names[wrong_id]}) {ablation['return_mean']:.1f}")
     for setting in arch_settings or []:
       label = ",".join(f"{k}={v}" for k, v in setting.items())
       student = dict(students[slot.name], **setting)

@@ -161,6 +161,10 @@ def test_train_multitask_then_transfer_report(tiny_workdir):
     entry = report["per_task"][task]
     assert len(entry["generalist_per_seed"]) == 2
     assert np.isfinite(entry["generalist"]) and np.isfinite(entry["wrong_task_id"])
+    # Specialists: generalist_repeats (3, the default) batches of --num_students=2.
+    assert entry["specialist_students"] == 3 * 2 and entry["specialist_sem"] >= 0
+    assert entry["ratio"] == pytest.approx(entry["generalist"] / entry["specialist"])
+    assert report["cross_task"][task][task] == entry["specialist"]
     assert set(report["cross_task"][task]) == {"hopper", "reacher"}
     assert set(report["architecture"][task]) == {"width=16"}
   with Image.open(workdir / "transfer.png") as im:
