@@ -116,8 +116,9 @@ _REFERENCE_NAME = re.compile(r"brax_(?P<sweep>sweepD_)?(?P<task>[a-z0-9_]+?)_D(?
 def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset, DatasetInfo]:
   """Loads a dataset written by `save`, or one of the paper's released .npz files.
 
-  For the paper's files (`brax_[sweepD_]<task>_D<n>_distill_seed<s>.npz`) the normalisation
-  is inferred as its authors used it: CONSTANT for the non-sweep D4 files, RUNNING otherwise.
+  For the paper's files (`brax_[sweepD_]<task>_D<n>_distill_seed<s>.npz`, or a symlink to one)
+  the normalisation is inferred as its authors used it: CONSTANT for the non-sweep D4 files,
+  RUNNING otherwise.
 
   Args:
     path: .npz file.
@@ -155,11 +156,13 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
         obs_mean=obs_mean, obs_var=obs_var,
         source=str(arrays.get("source", path)))
   else:  # The paper's released files.
-    match = _REFERENCE_NAME.search(os.path.basename(path))
+    # A link to a paper file (e.g. WORKDIR/hopper/dataset.npz -> brax_hopper_D64_...npz) counts.
+    match = (_REFERENCE_NAME.search(os.path.basename(path))
+             or _REFERENCE_NAME.search(os.path.basename(os.path.realpath(path))))
     if match is None:
       raise DatasetFileError(
           f"dataset file {path} has no task metadata and is not named like the paper's "
-          "files (brax_<task>_D<n>_distill_seed<s>.npz)")
+          "files (brax_<task>_D<n>_distill_seed<s>.npz), nor a link to one")
     inferred = ("constant" if not match["sweep"] and int(match["size"]) == 4
                 and obs_mean is not None else "running")
     info = DatasetInfo(

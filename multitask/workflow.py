@@ -39,6 +39,9 @@ def load_task_datasets(workdir: str, names: list[str]) -> tuple[dict, dict, dict
     task = tasks_lib.resolve_task(name)
     path = os.path.join(workdir, task, "dataset.npz")
     datasets[task] = dataset_lib.load(path)
+    if datasets[task][1].task != task:
+      raise dataset_lib.DatasetFileError(
+          f"{path} holds a dataset for {datasets[task][1].task}, not {task}")
     saved = evaluation.load_run_config(path)
     students[task] = saved.get("student", {})
     num_envs[task] = saved.get("eval", {}).get("num_envs", 4)

@@ -44,6 +44,15 @@ def test_reference_file_names_infer_normalization(tmp_path):
     np.savez(tmp_path / name, **arrays)
     _, info = dataset_lib.load(str(tmp_path / name))
     assert (info.task, info.normalization) == (task, mode), name
+  # A workdir entry linking to a paper file (how multitask uses the released datasets).
+  (tmp_path / "walker2d").mkdir()
+  link = tmp_path / "walker2d" / "dataset.npz"
+  np.savez(tmp_path / "brax_walker2d_D4_distill_seed0.npz", **dict(
+      arrays, states=np.zeros((4, 17), np.float32), actions=np.zeros((4, 6), np.float32),
+      obs_mean=np.zeros(17), obs_var=np.ones(17)))
+  link.symlink_to(tmp_path / "brax_walker2d_D4_distill_seed0.npz")
+  _, info = dataset_lib.load(str(link))
+  assert (info.task, info.normalization) == ("walker2d", "constant")
 
 
 def test_bad_files_raise_dataset_file_error(tmp_path):
