@@ -177,7 +177,7 @@ def parse_architectures(text: str) -> list[dict]:
 
 def evaluate_transfer(workdir: str, num_students: int | None = None,
                       num_steps: int | None = None, architectures: str | None = None,
-                      log=_stderr) -> dict:
+                      log=_stderr, repeats: int | None = None) -> dict:
   """Writes WORKDIR/transfer.json and WORKDIR/transfer.png; returns the report."""
   workdir = os.path.abspath(workdir)
   agent, params, slots, config = load_generalist(workdir)
@@ -188,7 +188,7 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
       num_steps=num_steps or config.eval.num_steps,
       arch_settings=parse_architectures(architectures if architectures is not None
                                         else config.eval.architectures),
-      seed=config.seed, generalist_repeats=config.eval.generalist_repeats, log=log)
+      seed=config.seed, generalist_repeats=repeats or config.eval.generalist_repeats, log=log)
   with open(os.path.join(workdir, "transfer.json"), "w") as f:
     json.dump(report, f, indent=2)
   plots.plot_transfer(report, os.path.join(workdir, "transfer.png"))
