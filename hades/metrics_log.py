@@ -62,19 +62,20 @@ class MetricsLog:
                resumed_at: int = 0):
     self.task = task
     self.path = os.path.join(workdir, "metrics.jsonl")
+    self._tensorboard = None
+    self._wandb = None
+    # Optional sinks first: a missing package fails before metrics.jsonl is touched.
+    if log_config.get("wandb", False):
+      self._wandb = _start_wandb(workdir, task, log_config, run_config)
+    if log_config.get("tensorboard", False):
+      from tensorboardX import SummaryWriter  # Optional dependency.
+
+      self._tensorboard = SummaryWriter(os.path.join(workdir, "tensorboard"))
     if resumed_at:
       truncate_jsonl(self.path, resumed_at)
     elif os.path.exists(self.path):
       os.remove(self.path)  # A run killed before its first checkpoint starts over.
     self._file = open(self.path, "a")
-    self._tensorboard = None
-    self._wandb = None
-    if log_config.get("tensorboard", False):
-      from tensorboardX import SummaryWriter  # Optional dependency.
-
-      self._tensorboard = SummaryWriter(os.path.join(workdir, "tensorboard"))
-    if log_config.get("wandb", False):
-      self._wandb = _start_wandb(workdir, task, log_config, run_config)
 
   def write(self, rows: Iterable[dict]) -> None:
     rows = list(rows)

@@ -92,5 +92,7 @@ def test_wandb_logs_rows_summary_and_resumes_the_same_run(tmp_path, fake_wandb):
 
 def test_wandb_enabled_but_missing_is_a_clear_error(tmp_path, monkeypatch):
   monkeypatch.setitem(sys.modules, "wandb", None)  # `import wandb` raises ImportError.
+  (tmp_path / "metrics.jsonl").write_text('{"generation": 1}\n')
   with pytest.raises(metrics_log.MetricsError, match="needs the wandb package"):
     metrics_log.MetricsLog(str(tmp_path), "hopper", _log_config(wandb=True), {})
+  assert (tmp_path / "metrics.jsonl").read_text() == '{"generation": 1}\n'  # Untouched.
