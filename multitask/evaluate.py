@@ -39,6 +39,12 @@ def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: 
   return run
 
 
+def _standard_error(values) -> float:
+  """Standard error of the mean of `values` (0 for a single value)."""
+  values = np.asarray(values, np.float64)
+  return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
 def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: dict,
                       students: dict, num_envs: dict, num_students: int = 3,
                       num_steps: int = 1024, arch_settings: list[dict] | None = None,
@@ -86,25 +92,26 @@ def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: di
     specialist = float(spec_returns.mean())
     row[slot.name] = specialist
     out["cross_task"][slot.name] = {s.name: row[s.name] for s in slots}  # [target][source]
-    gen_seeds = np.asarray(generalist["per_seed"])
-    gen_sem = float(gen_seeds.std(ddof=1) / np.sqrt(len(gen_seeds))) if len(gen_seeds) > 1 else 0.0
-    spec_sem = float(spec_returns.std(ddof=1) / np.sqrt(len(spec_returns)))
-    ratio = generalist["return_mean"] / specialist if specialist else float("nan")
+    gen_mean = generalist["return_mean"]
+    gen_sem = _standard_error(generalist["per_seed"])
+    spec_sem = _standard_error(spec_returns)
+    if specialist and gen_mean:
+      ratio = gen_mean / specialist
+      # First-order propagation of both standard errors.
+      ratio_sem = abs(ratio) * float(np.hypot(gen_sem / gen_mean, spec_sem / specialist))
+    else:
+      ratio = gen_mean / specialist if specialist else float("nan")
+      ratio_sem = float("nan")
     out["per_task"][slot.name] = {
-        "generalist": generalist["return_mean"], "generalist_std": generalist["return_std"],
+        "generalist": gen_mean, "generalist_std": generalist["return_std"],
         "generalist_sem": gen_sem, "generalist_per_seed": generalist["per_seed"],
         "generalist_episodes": generalist["episodes"],
         "specialist": specialist, "specialist_sem": spec_sem,
         "specialist_students": len(spec_returns),
-        "ratio": ratio,
-        # First-order propagation of both standard errors.
-        "ratio_sem": abs(ratio) * float(np.hypot(gen_sem / generalist["return_mean"],
-                                                 spec_sem / specialist))
-        if specialist and generalist["return_mean"] else float("nan"),
+        "ratio": ratio, "ratio_sem": ratio_sem,
         "wrong_task_id": ablation["return_mean"], "wrong_task_id_used": names[wrong_id]}
-    entry = out["per_task"][slot.name]
-    log(f"[{slot.name}] generalist {generalist['return_mean']:.1f} +- {gen_sem:.1f} | specialist "
-        f"{specialist:.1f} +- {spec_sem:.1f} | ratio {ratio:.2f} +- {entry['ratio_sem']:.2f} | "
+    log(f"[{slot.name}] generalist {gen_mean:.1f} +- {gen_sem:.1f} | specialist "
+        f"{specialist:.1f} +- {spec_sem:.1f} | ratio {ratio:.2f} +- {ratio_sem:.2f} | "
         f"wrong id ({names[wrong_id]}) {ablation['return_mean']:.1f}")
     for setting in arch_settings or []:
       label = ",".join(f"{k}={v}" for k, v in setting.items())

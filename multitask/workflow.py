@@ -117,14 +117,12 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
   ckpt.close()
   with open(os.path.join(new_dir, "config.json"), "w") as f:
     json.dump(dict(meta, final_loss=final_loss), f, indent=2)
+  old_dir = out_dir + ".old"
   if os.path.exists(out_dir):
-    old_dir = out_dir + ".old"
     shutil.rmtree(old_dir, ignore_errors=True)
     os.replace(out_dir, old_dir)
-    os.replace(new_dir, out_dir)
-    shutil.rmtree(old_dir)
-  else:
-    os.replace(new_dir, out_dir)
+  os.replace(new_dir, out_dir)
+  shutil.rmtree(old_dir, ignore_errors=True)
   log(f"[multitask] final BC loss per seed: {np.round(final_loss, 3).tolist()}")
   return {"tasks": meta["tasks"], "final_loss": final_loss}
 
@@ -136,10 +134,9 @@ def _read_meta(out_dir: str) -> dict | None:
     return None
   try:
     with open(path) as f:
-      meta = json.load(f)
+      return json.load(f)
   except (OSError, json.JSONDecodeError) as e:
     raise checkpoints.CheckpointError(f"cannot read {path}: {e}") from None
-  return meta
 
 
 def load_generalist(workdir: str):
