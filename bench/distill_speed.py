@@ -17,28 +17,29 @@ import os
 import resource
 import runpy
 import time
-import warnings
-
-warnings.filterwarnings("ignore")
-
 import jax
 import jax.numpy as jnp
 
+from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import distill
+from hades import student as student_lib
+from hades import tasks
 
 
 def _load_config(path: str, sets: list[str], task: str):
+  """The config file, its preset for `task`, then the --set values (which always win)."""
   config = runpy.run_path(path)["get_config"]()
-  config.task = task
+  overrides = {"task": task}
   for item in sets:
     key, value = item.split("=", 1)
     node = config
     *parents, leaf = key.split(".")
     for p in parents:
       node = node[p]
-    node[leaf] = type(node[leaf])(value) if not isinstance(node[leaf], bool) else value == "True"
-  return distill.resolve_config(config)
+    old = node[leaf]
+    overrides[key] = value == "True" if isinstance(old, bool) else type(old)(value)
+  return config_lib.resolve_config(config, overrides)
 
 
 def _time(fn, *args, repeats: int):
@@ -83,7 +84,8 @@ def main():
   compile_s = first_call - args.generations * sec_per_gen
 
   # Lower bound 1: raw Brax stepping, same env batch (P*S*N envs) and T steps, random actions.
-  env, num_envs = c.env, P * S * N
+  env = tasks.make_env(c.task, config.env.backend, config.env.episode_length)
+  num_envs = P * S * N
 
   def raw_rollout(key):
     states = jax.vmap(env.reset)(jax.random.split(key, num_envs))
@@ -101,10 +103,11 @@ def main():
   # Lower bound 2: BC alone of the same P*S students on D points.
   datasets = jax.tree.map(lambda x: jnp.broadcast_to(x, (P,) + x.shape),
                           dataset_lib.zeros(config.dataset.size, c.obs_size, c.act_size))
-  params = c.init_params(jax.random.split(jax.random.key(1), S))
+  student = student_lib.make_student(c.obs_size, c.act_size, c.student)
+  params = student.init_params(jax.random.split(jax.random.key(1), S))
 
   def bc_only(datasets, params):
-    per_candidate = jax.vmap(c.bc_train, in_axes=(0, None))
+    per_candidate = jax.vmap(student.train, in_axes=(0, None))
     return jax.vmap(per_candidate, in_axes=(None, 0))(params, datasets)[1]
 
   bc_s = _time(jax.jit(bc_only), datasets, params, repeats=args.repeats)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
 
 from hades import dataset as dataset_lib
 from hades import policy as policy_lib
+from hades import types
+from hades.errors import ConfigError
 
 
-def make_bc_loss(policy: nn.Module):
+def make_bc_loss(policy: types.Policy) -> types.Loss:
   """loss(params, dataset) = mean over the D points of -log pi(action | state)."""
 
   def loss_fn(params, dataset: dataset_lib.SyntheticDataset) -> jax.Array:
@@ -27,28 +28,34 @@ def make_optimizer(learning_rate: float, max_grad_norm: float, eps: float = 1e-5
                      optax.adam(learning_rate, eps=eps))
 
 
-def make_bc_train(policy: nn.Module, num_steps: int, learning_rate: float = 5e-3,
-                  max_grad_norm: float = 0.5):
-  """Returns train(params, dataset) -> (params, final_loss []).
+def make_train(loss_fn: types.Loss, num_steps: int, learning_rate: float = 5e-3,
+               max_grad_norm: float = 0.5) -> types.Train:
+  """Returns train(params, data) -> (params, final_loss []): the one BC loop, for any loss.
 
-  Full-batch gradient descent for `num_steps` steps inside one `lax.scan`; pure, so it can be
-  vmapped over students and candidates. `params` is a single student's parameters and `dataset`
-  a single SyntheticDataset (states [D, obs], actions [D, act]).
+  Full-batch gradient descent on `loss_fn(params, data)` for `num_steps` steps inside one
+  `lax.scan`; pure, so it can be vmapped over students, candidates and seeds. `params` are one
+  network's parameters and `data` the whole training set (e.g. a SyntheticDataset with
+  states [D, obs], actions [D, act], or multitask's MultiTaskData).
   """
   if num_steps < 0:
-    raise ValueError(f"bc steps must be >= 0, got {num_steps}")
-  loss_fn = make_bc_loss(policy)
+    raise ConfigError(f"bc steps must be >= 0, got {num_steps}")
   optimizer = make_optimizer(learning_rate, max_grad_norm)
 
-  def train(params, dataset: dataset_lib.SyntheticDataset):
+  def train(params, data):
     def step(carry, _):
       params, opt_state = carry
-      loss, grads = jax.value_and_grad(loss_fn)(params, dataset)
+      loss, grads = jax.value_and_grad(loss_fn)(params, data)
       updates, opt_state = optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), loss
 
     (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), None,
                                   length=num_steps)
-    return params, loss_fn(params, dataset)
+    return params, loss_fn(params, data)
 
   return train
+
+
+def make_bc_train(policy: types.Policy, num_steps: int, learning_rate: float = 5e-3,
+                  max_grad_norm: float = 0.5) -> types.Train:
+  """`make_train` with the Gaussian BC loss of a single-task student."""
+  return make_train(make_bc_loss(policy), num_steps, learning_rate, max_grad_norm)

@@ -8,6 +8,7 @@ before the policy sees them, exactly as in the paper's released datasets.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import tempfile
@@ -17,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
+
+from hades.errors import ConfigError, InputError
 
 NORMALIZATIONS = ("running", "constant", "none")
 
@@ -41,7 +44,7 @@ class SyntheticDataset:
 def zeros(size: int, obs_size: int, act_size: int) -> SyntheticDataset:
   """The all-zero dataset, the paper's ES starting point (mean initialised at zero)."""
   if size < 1:
-    raise ValueError(f"dataset size must be >= 1, got {size}")
+    raise ConfigError(f"dataset size must be >= 1, got {size}")
   return SyntheticDataset(
       states=jnp.zeros((size, obs_size), jnp.float32),
       actions=jnp.zeros((size, act_size), jnp.float32),
@@ -69,13 +72,13 @@ class DatasetInfo:
 
   def __post_init__(self):
     if self.normalization not in NORMALIZATIONS:
-      raise ValueError(
+      raise ConfigError(
           f"unknown normalization {self.normalization!r}; choose one of {NORMALIZATIONS}")
     if self.normalization == "constant" and (self.obs_mean is None or self.obs_var is None):
-      raise ValueError("constant normalization needs obs_mean and obs_var")
+      raise ConfigError("constant normalization needs obs_mean and obs_var")
 
 
-class DatasetFileError(ValueError):
+class DatasetFileError(InputError):
   """A dataset file is missing, unreadable or does not fit its task."""
 
 
@@ -165,8 +168,12 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
           "files (brax_<task>_D<n>_distill_seed<s>.npz), nor a link to one")
     inferred = ("constant" if not match["sweep"] and int(match["size"]) == 4
                 and obs_mean is not None else "running")
+    # The paper ran brax 0.9.4, whose IDP reward and termination differ from today's: its IDP
+    # files get the paper's variant (hades/paper_envs.py).
+    task = {"inverted_double_pendulum": "inverted_double_pendulum_paper"}.get(
+        match["task"], match["task"])
     info = DatasetInfo(
-        task=match["task"], backend="positional",
+        task=task, backend="positional",
         normalization=normalization or inferred,
         obs_mean=obs_mean, obs_var=obs_var, source=os.path.abspath(path))
   return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
@@ -179,3 +186,16 @@ def check_fits(dataset: SyntheticDataset, obs_size: int, act_size: int, what: st
         f"{what} has states {tuple(dataset.states.shape)} and actions "
         f"{tuple(dataset.actions.shape)}, but the task needs obs size {obs_size} and "
         f"action size {act_size}")
+
+
+def content_hash(dataset: SyntheticDataset, info: DatasetInfo) -> str:
+  """A short hash of what a dataset means: its arrays, task and observation normalisation
+  (not where it came from), to tell results made from other inputs apart."""
+  h = hashlib.sha256()
+  for array in (dataset.states, dataset.actions, info.obs_mean, info.obs_var):
+    if array is not None:
+      array = np.ascontiguousarray(np.asarray(array, np.float32))
+      h.update(str(array.shape).encode())
+      h.update(array.tobytes())
+  h.update(f"{info.task}|{info.backend}|{info.normalization}".encode())
+  return h.hexdigest()[:16]

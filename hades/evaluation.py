@@ -1,22 +1,28 @@
-"""Scoring a dataset: train fresh students on it and evaluate them (used by launch.evaluate)."""
+"""Scoring a dataset: train fresh students on it and evaluate them.
+
+The one scorer of hades: the distillation's final evaluation, launch.evaluate, the multi-task
+transfer report and the studies all call `make_dataset_scorer`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jax
 
-from hades import bc
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
-from hades import policy as policy_lib
 from hades import rollout
+from hades import student as student_lib
 from hades import tasks
 
 # The paper's student (used when a dataset comes without a run config).
-PAPER_STUDENT = dict(width=512, depth=2, activation="tanh", kernel_init="orthogonal",
-                     learning_rate=5e-3, max_grad_norm=0.5, bc_steps=0)
+PAPER_STUDENT = student_lib.StudentSettings()
+
+Scorer = Callable[[dataset_lib.SyntheticDataset, int], dict]
 
 
 def load_run_config(dataset_path: str) -> dict:
@@ -28,34 +34,33 @@ def load_run_config(dataset_path: str) -> dict:
     return json.load(f)
 
 
-def student_settings(task: str, student: dict | None = None) -> dict:
-  """PAPER_STUDENT updated with `student`, bc_steps <= 0 replaced by the task's default."""
-  settings = dict(PAPER_STUDENT)
-  settings.update({k: v for k, v in (student or {}).items() if k in PAPER_STUDENT})
-  if settings["bc_steps"] <= 0:
-    settings["bc_steps"] = tasks.get_task(task).bc_steps
-  return settings
+def student_settings(task: str, student: Mapping[str, Any] | None = None
+                     ) -> student_lib.StudentSettings:
+  """The paper's student updated with `student`; bc_steps <= 0 becomes the task's default."""
+  return student_lib.StudentSettings.for_task(task, student)
 
 
-def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo, student: dict | None = None,
-                        num_students: int = 4, num_envs: int = 4, num_steps: int = 1024):
+def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
+                        student: Mapping[str, Any] | student_lib.StudentSettings | None = None,
+                        num_students: int = 4, num_envs: int = 4,
+                        num_steps: int = 1024) -> Scorer:
   """Returns score(dataset, seed) -> summary dict, compiled once for all datasets of a shape.
 
-  Trains `num_students` fresh students (settings: PAPER_STUDENT updated with `student`) on the
-  dataset and evaluates each on `task` with `info`'s normalisation.
+  Trains `num_students` fresh students (`student`: settings, or overrides of the paper's) on
+  the dataset, each with its own init and evaluation key from `seed`, and evaluates each on
+  `task` with `info`'s normalisation for `num_envs` envs x `num_steps` steps. The summary has
+  return_mean / return_std over students, per_student, episodes, bc_loss and the settings.
   """
   task = tasks.resolve_task(task)
-  settings = student_settings(task, student)
+  if not isinstance(student, student_lib.StudentSettings):
+    student = student_settings(task, student)
   env = tasks.make_env(task, info.backend)
   obs_size, act_size = int(env.observation_size), int(env.action_size)
-  policy = policy_lib.make_policy(act_size, settings["width"], settings["depth"],
-                                  settings["activation"], settings["kernel_init"])
-  train = bc.make_bc_train(policy, settings["bc_steps"], settings["learning_rate"],
-                           settings["max_grad_norm"])
-  evaluate = rollout.make_evaluate(env, policy, num_envs, num_steps, info.normalization,
+  built = student_lib.make_student(obs_size, act_size, student)
+  evaluate = rollout.make_evaluate(env, built.policy, num_envs, num_steps, info.normalization,
                                    info.obs_mean, info.obs_var)
-  eval_fn = jax.jit(fitness_lib.make_dataset_eval(
-      policy_lib.make_init_params(policy, obs_size), train, evaluate, num_students))
+  eval_fn = jax.jit(fitness_lib.make_dataset_eval(built.init_params, built.train, evaluate,
+                                                  num_students))
 
   def score(dataset: dataset_lib.SyntheticDataset, seed: int = 0) -> dict:
     dataset_lib.check_fits(dataset, obs_size, act_size, f"dataset for {task}")
@@ -63,7 +68,7 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo, student: dict 
     summary = fitness_lib.summarize(results)
     summary.update(task=task, normalization=info.normalization, backend=info.backend,
                    dataset_size=int(dataset.size), num_students=num_students,
-                   num_envs=num_envs, num_steps=num_steps, seed=seed, student=settings,
+                   num_envs=num_envs, num_steps=num_steps, seed=seed, student=student.to_dict(),
                    bc_loss=float(loss.mean()))
     return summary
 
@@ -71,21 +76,21 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo, student: dict 
 
 
 def evaluate_dataset(dataset: dataset_lib.SyntheticDataset, info: dataset_lib.DatasetInfo,
-                     student: dict | None = None, num_students: int = 4, num_envs: int = 4,
-                     num_steps: int = 1024, seed: int = 0) -> dict:
+                     student: Mapping[str, Any] | None = None, num_students: int = 4,
+                     num_envs: int = 4, num_steps: int = 1024, seed: int = 0) -> dict:
   """Trains `num_students` fresh students on `dataset`; returns mean/std return and details.
 
   Args:
     dataset: states [D, obs], actions [D, act] in the student's (normalised) input space.
     info: task, backend and normalisation the dataset was made with.
-    student: overrides of PAPER_STUDENT (width, depth, activation, bc_steps, learning_rate...).
+    student: overrides of the paper's student (width, depth, activation, bc_steps, ...).
   """
   scorer = make_dataset_scorer(info.task, info, student, num_students, num_envs, num_steps)
   return scorer(dataset, seed)
 
 
 def evaluate_dataset_file(path: str, task: str | None = None, normalization: str | None = None,
-                          student: dict | None = None, backend: str | None = None,
+                          student: Mapping[str, Any] | None = None, backend: str | None = None,
                           **kwargs) -> dict:
   """`evaluate_dataset` on an .npz file (ours or the paper's), with optional overrides."""
   dataset, info = dataset_lib.load(path, normalization=normalization)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import struct
+import numpy as np
 
 from hades import dataset as dataset_lib
-from hades import rollout
+from hades import types
+from hades.errors import ConfigError
 
 MODES = ("random", "fixed")
 _MODE_ALIASES = {"R": "random", "F": "fixed", "r": "random", "f": "fixed"}
@@ -23,19 +24,14 @@ _MODE_ALIASES = {"R": "random", "F": "fixed", "r": "random", "f": "fixed"}
 def resolve_mode(mode: str) -> str:
   mode = _MODE_ALIASES.get(mode, mode)
   if mode not in MODES:
-    raise ValueError(f"unknown HaDES mode {mode!r}; choose 'R'/'random' or 'F'/'fixed'")
+    raise ConfigError(f"unknown HaDES mode {mode!r}; choose 'R'/'random' or 'F'/'fixed'")
   return mode
 
 
-@struct.dataclass
-class FitnessAux:
-  """Per-candidate diagnostics: episodes [P] (finished, summed over students), bc_loss [P]."""
-
-  episodes: jax.Array
-  bc_loss: jax.Array
+FitnessAux = types.FitnessAux
 
 
-def make_student_eval(bc_train, evaluate):
+def make_student_eval(bc_train: types.Train, evaluate: types.Evaluate):
   """Returns eval(params [S, ...], dataset, keys [S]) -> (EvalResult [S], bc_loss [S]).
 
   Trains S students (one per init in `params`) on one dataset and evaluates each with its key.
@@ -48,8 +44,9 @@ def make_student_eval(bc_train, evaluate):
   return jax.vmap(one, in_axes=(0, None, 0))
 
 
-def make_population_fitness(init_params, bc_train, evaluate, mode: str = "random",
-                            num_students: int = 2):
+def make_population_fitness(init_params: types.InitParams, bc_train: types.Train,
+                            evaluate: types.Evaluate, mode: str = "random",
+                            num_students: int = 2) -> types.PopulationFitness:
   """Returns fitness(datasets, key, fixed_params) -> (fitness [P], FitnessAux).
 
   Args:
@@ -65,7 +62,7 @@ def make_population_fitness(init_params, bc_train, evaluate, mode: str = "random
   """
   mode = resolve_mode(mode)
   if num_students < 1:
-    raise ValueError(f"num_students must be >= 1, got {num_students}")
+    raise ConfigError(f"num_students must be >= 1, got {num_students}")
   student_eval = make_student_eval(bc_train, evaluate)
 
   def candidate(dataset, params, eval_keys):
@@ -85,7 +82,8 @@ def make_population_fitness(init_params, bc_train, evaluate, mode: str = "random
   return fitness
 
 
-def make_dataset_eval(init_params, bc_train, evaluate, num_students: int):
+def make_dataset_eval(init_params: types.InitParams, bc_train: types.Train,
+                      evaluate: types.Evaluate, num_students: int):
   """Returns eval(dataset, key) -> (EvalResult [S], bc_loss [S]) for S fresh students.
 
   Used to score a final dataset: each student gets its own init and evaluation key.
@@ -100,7 +98,7 @@ def make_dataset_eval(init_params, bc_train, evaluate, num_students: int):
   return eval_dataset
 
 
-def summarize(results: rollout.EvalResult) -> dict:
+def summarize(results: types.EvalResult) -> dict:
   """Host-side summary of a batch of EvalResults [S] (one per student).
 
   return_mean/return_std: mean and std over students of each student's return (its mean
@@ -108,8 +106,6 @@ def summarize(results: rollout.EvalResult) -> dict:
   hundreds of episodes, so pooling episodes would let it dominate; the pooled figures are kept
   as episode_return_mean/std.
   """
-  import numpy as np
-
   per_student = np.asarray(results.fitness, np.float64).reshape(-1)
   n = float(np.sum(results.num_episodes))
   summary = {"return_mean": float(np.mean(per_student)),

@@ -13,9 +13,10 @@ import os
 from collections.abc import Iterable
 
 import checkpoints
+from hades.errors import InputError
 
 
-class MetricsError(RuntimeError):
+class MetricsError(InputError):
   """A metrics sink cannot be used (e.g. wandb enabled but not installed)."""
 
 

@@ -9,6 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hades import types
+from hades.errors import ConfigError
+
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": nn.tanh,
     "relu": nn.relu,
@@ -25,7 +28,7 @@ def _kernel_init(kind: str, scale: float):
     return nn.initializers.orthogonal(scale)
   if kind == "lecun_normal":
     return nn.initializers.variance_scaling(scale**2, "fan_in", "truncated_normal")
-  raise ValueError(f"unknown kernel init {kind!r}; choose 'orthogonal' or 'lecun_normal'")
+  raise ConfigError(f"unknown kernel init {kind!r}; choose 'orthogonal' or 'lecun_normal'")
 
 
 class GaussianMLP(nn.Module):
@@ -60,17 +63,22 @@ def make_policy(action_size: int, width: int = 512, depth: int = 2, activation: 
                 kernel_init: str = "orthogonal") -> GaussianMLP:
   """Builds the student network from config-style arguments (validated)."""
   if activation not in ACTIVATIONS:
-    raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+    raise ConfigError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
   if width < 1 or depth < 0:
-    raise ValueError(f"student width must be >= 1 and depth >= 0, got {width}, {depth}")
+    raise ConfigError(f"student width must be >= 1 and depth >= 0, got {width}, {depth}")
   _kernel_init(kernel_init, 1.0)
   return GaussianMLP(action_size, (width,) * depth, activation, kernel_init)
 
 
-def gaussian_log_prob(mean: jax.Array, log_std: jax.Array, actions: jax.Array) -> jax.Array:
-  """Log-density of `actions` [..., act] under N(mean, exp(log_std)^2); returns [...]."""
+def gaussian_log_prob(mean: jax.Array, log_std: jax.Array, actions: jax.Array,
+                      mask: jax.Array | None = None) -> jax.Array:
+  """Log-density of `actions` [..., act] under N(mean, exp(log_std)^2); returns [...].
+
+  mask: [..., act] 1 for the action dimensions that count, 0 for padding (multi-task).
+  """
   z = (actions - mean) * jnp.exp(-log_std)
-  return jnp.sum(-0.5 * z**2 - log_std - 0.5 * _LOG_2PI, axis=-1)
+  per_dim = -0.5 * z**2 - log_std - 0.5 * _LOG_2PI
+  return jnp.sum(per_dim if mask is None else mask * per_dim, axis=-1)
 
 
 def sample_actions(key: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
@@ -78,7 +86,7 @@ def sample_actions(key: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.A
   return mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
 
 
-def make_init_params(policy: nn.Module, obs_size: int):
+def make_init_params(policy: nn.Module, obs_size: int) -> types.InitParams:
   """Returns init(keys [S]) -> params with a leading [S] student axis.
 
   Students are initialised with `lax.map`, not `vmap`: on CPU with jax 0.10.2, a *batched*

@@ -13,7 +13,9 @@ import dataclasses
 import math
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Protocol, TextIO
+
+from hades.errors import ConfigError
 
 MODES = ("auto", "live", "plain")
 
@@ -60,6 +62,22 @@ class GenerationStats:
   def line(self) -> str:
     return (f"[{self.task}] gen {self.generation}/{self.num_generations} | {self.summary()} | "
             f"ETA {format_duration(self.eta_s)}")
+
+
+class Progress(Protocol):
+  """What the host loop reports to: messages, and per task start / updates / end."""
+
+  def log(self, message: str) -> None:
+    ...
+
+  def start_task(self, task: str, num_generations: int, done: int = 0) -> None:
+    ...
+
+  def update(self, stats: GenerationStats) -> None:
+    ...
+
+  def end_task(self, task: str) -> None:
+    ...
 
 
 class PlainProgress:
@@ -156,7 +174,7 @@ def make_progress(mode: str = "auto", num_tasks: int = 1, stream: TextIO | None 
   """A live display when `mode` is 'live', or 'auto' and `stream` (stderr) is a terminal;
   plain lines otherwise."""
   if mode not in MODES:
-    raise ValueError(f"unknown progress mode {mode!r}; choose one of {MODES}")
+    raise ConfigError(f"unknown progress mode {mode!r}; choose one of {MODES}")
   stream = stream or sys.stderr
   live = mode == "live" or (mode == "auto" and hasattr(stream, "isatty") and stream.isatty())
   if live:

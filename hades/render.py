@@ -1,49 +1,49 @@
-"""Videos of students: train one on a dataset, roll it out, render frames with MuJoCo."""
+"""Videos of students: roll a policy out in Brax and render the frames with MuJoCo (GIF)."""
 
 from __future__ import annotations
 
+import ctypes.util
 import os
 
 import jax
 import numpy as np
 
-from hades import bc
 from hades import dataset as dataset_lib
 from hades import evaluation
-from hades import policy as policy_lib
 from hades import rollout
+from hades import student as student_lib
 from hades import tasks
+from hades import types
+from hades.errors import InputError
 
 
-def render_dataset_student(dataset_path: str, output: str, steps: int = 200, every: int = 2,
-                           width: int = 320, height: int = 240, seed: int = 0,
-                           html: bool = False) -> dict:
-  """Trains a fresh student on `dataset_path` and writes a GIF of it to `output`.
+def check_renderer() -> None:
+  """Raises InputError with what to install when MuJoCo cannot render off-screen here."""
+  backend = os.environ.get("MUJOCO_GL", "")
+  library = {"osmesa": "OSMesa", "egl": "EGL"}.get(backend)
+  if library and ctypes.util.find_library(library) is None:
+    package = "libosmesa6" if backend == "osmesa" else "libegl1"
+    raise InputError(f"rendering with MUJOCO_GL={backend} needs the {library} library, which "
+                     f"is not installed: apt-get install {package}")
 
-  Uses the student settings of the run's config.json next to the dataset (else the paper's).
+
+def render_policy(task: str, info: dataset_lib.DatasetInfo, policy: types.Policy,
+                  params: types.Params, output: str, key: jax.Array, steps: int = 200,
+                  every: int = 2, width: int = 320, height: int = 240,
+                  html: bool = False) -> dict:
+  """Rolls `policy` out on `task` (with `info`'s normalisation) and writes a GIF to `output`.
+
   Returns {'frames': n, 'return': undiscounted return over the rendered steps}.
   """
+  check_renderer()
   import imageio.v2 as imageio
   import mujoco
   from brax.io import image as brax_image
 
-  dataset, info = dataset_lib.load(dataset_path)
-  task = tasks.resolve_task(info.task)
-  settings = evaluation.student_settings(
-      task, evaluation.load_run_config(dataset_path).get("student", {}))
   env = tasks.make_env(task, info.backend)
-  obs_size, act_size = int(env.observation_size), int(env.action_size)
-  dataset_lib.check_fits(dataset, obs_size, act_size, f"dataset for {task}")
-  policy = policy_lib.make_policy(act_size, settings["width"], settings["depth"],
-                                  settings["activation"], settings["kernel_init"])
-  init_key, roll_key = jax.random.split(jax.random.key(seed))
-  params = jax.tree.map(lambda x: x[0],
-                        jax.jit(policy_lib.make_init_params(policy, obs_size))(init_key[None]))
-  params, _ = jax.jit(bc.make_bc_train(policy, settings["bc_steps"], settings["learning_rate"],
-                                       settings["max_grad_norm"]))(params, dataset)
   trajectory = jax.jit(rollout.make_trajectory(env, policy, steps, info.normalization,
                                                info.obs_mean, info.obs_var))
-  states, rewards, _ = jax.device_get(trajectory(params, roll_key))
+  states, rewards, _ = jax.device_get(trajectory(params, key))
   frames_states = [jax.tree.map(lambda x, i=i: x[i], states) for i in range(0, steps, every)]
   model = env.sys.mj_model
   cameras = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
@@ -60,3 +60,22 @@ def render_dataset_student(dataset_path: str, output: str, steps: int = 200, eve
     with open(os.path.splitext(output)[0] + ".html", "w") as f:
       f.write(brax_html.render(env.sys, all_states))
   return {"frames": len(frames), "return": float(np.sum(rewards))}
+
+
+def render_dataset_student(dataset_path: str, output: str, seed: int = 0, **kwargs) -> dict:
+  """Trains a fresh student on `dataset_path` and writes a GIF of it (see `render_policy`).
+
+  Uses the student settings of the run's config.json next to the dataset (else the paper's).
+  """
+  check_renderer()
+  dataset, info = dataset_lib.load(dataset_path)
+  task = tasks.resolve_task(info.task)
+  settings = evaluation.student_settings(
+      task, evaluation.load_run_config(dataset_path).get("student", {}))
+  obs_size, act_size = tasks.env_sizes(task, info.backend)
+  dataset_lib.check_fits(dataset, obs_size, act_size, f"dataset for {task}")
+  student = student_lib.make_student(obs_size, act_size, settings)
+  init_key, roll_key = jax.random.split(jax.random.key(seed))
+  params = jax.tree.map(lambda x: x[0], jax.jit(student.init_params)(init_key[None]))
+  params, _ = jax.jit(student.train)(params, dataset)
+  return render_policy(task, info, student.policy, params, output, roll_key, **kwargs)

@@ -9,13 +9,14 @@ Modes (the student always sees normalised observations; dataset states live in t
 
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
 from hades import policy as policy_lib
+from hades import types
+from hades.errors import ConfigError
 
 _EPS = 1e-8
 
@@ -53,11 +54,11 @@ def make_observe(obs_size: int, normalization: str = "running", obs_mean=None, o
   sees of a batch of parallel-env observations under `normalization` (module docstring)."""
   if normalization == "constant":
     if obs_mean is None or obs_var is None:
-      raise ValueError("constant normalization needs obs_mean and obs_var")
+      raise ConfigError("constant normalization needs obs_mean and obs_var")
     const_mean = jnp.asarray(np.asarray(obs_mean, np.float32).reshape(obs_size))
     const_var = jnp.asarray(np.asarray(obs_var, np.float32).reshape(obs_size))
   elif normalization not in ("running", "none"):
-    raise ValueError(f"unknown normalization {normalization!r}")
+    raise ConfigError(f"unknown normalization {normalization!r}")
 
   def observe(stats: RunningStats, obs: jax.Array):
     if normalization == "running":
@@ -70,34 +71,12 @@ def make_observe(obs_size: int, normalization: str = "running", obs_mean=None, o
   return observe
 
 
-@struct.dataclass
-class EvalResult:
-  """Outcome of one evaluation (N envs x T steps).
-
-  Attributes:
-    return_sum: [] sum of the returns of the episodes that finished within T steps.
-    return_sq_sum: [] sum of their squares (for the std over episodes).
-    num_episodes: [] how many episodes finished.
-    partial_return: [] mean over envs of the return accumulated by each env's last, unfinished
-      episode.
-  """
-
-  return_sum: jax.Array
-  return_sq_sum: jax.Array
-  num_episodes: jax.Array
-  partial_return: jax.Array
-
-  @property
-  def fitness(self) -> jax.Array:
-    """Mean return of finished episodes (the paper's fitness); when no episode finished, the
-    mean partial return, so fitness is always defined. Both agree once T >= episode length."""
-    finished = self.return_sum / jnp.maximum(self.num_episodes, 1)
-    return jnp.where(self.num_episodes > 0, finished, self.partial_return)
+EvalResult = types.EvalResult
 
 
-def make_evaluate(env, policy: nn.Module, num_envs: int, num_steps: int,
+def make_evaluate(env, policy: types.Policy, num_envs: int, num_steps: int,
                   normalization: str = "running", obs_mean=None, obs_var=None,
-                  deterministic: bool = False):
+                  deterministic: bool = False) -> types.Evaluate:
   """Returns evaluate(params, key) -> EvalResult.
 
   Args:
@@ -109,7 +88,7 @@ def make_evaluate(env, policy: nn.Module, num_envs: int, num_steps: int,
     deterministic: act with the Gaussian mean instead of sampling (the paper samples).
   """
   if num_envs < 1 or num_steps < 1:
-    raise ValueError(f"evaluation needs num_envs >= 1 and num_steps >= 1, got {num_envs}, "
+    raise ConfigError(f"evaluation needs num_envs >= 1 and num_steps >= 1, got {num_envs}, "
                      f"{num_steps}")
   obs_size = env.observation_size
   observe = make_observe(obs_size, normalization, obs_mean, obs_var)
@@ -142,7 +121,7 @@ def make_evaluate(env, policy: nn.Module, num_envs: int, num_steps: int,
   return evaluate
 
 
-def make_trajectory(env, policy: nn.Module, num_steps: int, normalization: str = "running",
+def make_trajectory(env, policy: types.Policy, num_steps: int, normalization: str = "running",
                     obs_mean=None, obs_var=None, deterministic: bool = False):
   """Returns trajectory(params, key) -> (pipeline states [T] (stacked), rewards [T], dones [T])
   of one env, for rendering; same observation handling as `make_evaluate`."""

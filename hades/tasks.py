@@ -15,6 +15,9 @@ from brax import envs as brax_envs
 from brax.envs.wrappers import training as brax_training
 from mujoco import mjx
 
+from hades import paper_envs  # noqa: F401  (registers the paper's brax 0.9.4 env variants)
+from hades.errors import ConfigError
+
 BACKENDS = ("positional", "generalized", "spring", "mjx")
 
 
@@ -40,6 +43,8 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec("humanoid"),
         TaskSpec("humanoidstandup"),
         TaskSpec("inverted_double_pendulum", bc_steps=200),
+        # The paper's IDP (brax 0.9.4 reward and termination), see hades/paper_envs.py.
+        TaskSpec("inverted_double_pendulum_paper", bc_steps=200),
         TaskSpec("reacher"),
         TaskSpec("walker2d"),
     )
@@ -49,11 +54,11 @@ ALIASES = {"walker": "walker2d", "cheetah": "halfcheetah", "idp": "inverted_doub
 
 
 def resolve_task(name: str) -> str:
-  """Returns the canonical task name for `name` or an alias; raises ValueError if unknown."""
+  """Returns the canonical task name for `name` or an alias; raises ConfigError if unknown."""
   canonical = ALIASES.get(name.strip().lower(), name.strip().lower())
   if canonical not in TASKS:
     known = ", ".join(sorted(TASKS) + sorted(ALIASES))
-    raise ValueError(f"unknown task {name!r}; known tasks: {known}")
+    raise ConfigError(f"unknown task {name!r}; known tasks: {known}")
   return canonical
 
 
@@ -63,7 +68,7 @@ def get_task(name: str) -> TaskSpec:
 
 def check_backend(backend: str) -> str:
   if backend not in BACKENDS:
-    raise ValueError(f"unknown Brax backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    raise ConfigError(f"unknown Brax backend {backend!r}; choose one of {', '.join(BACKENDS)}")
   return backend
 
 

@@ -8,38 +8,42 @@ import sys
 # Quiet Brax's optional-dependency import warnings before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import logging
-import warnings
+import contextlib  # noqa: E402
+import logging  # noqa: E402
+import warnings  # noqa: E402
 
-from absl import app
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+from absl import logging as absl_logging  # noqa: E402
 
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-warnings.filterwarnings("ignore", category=UserWarning)
+# Warnings of dependencies that say nothing to a hades user; only these are silenced.
+NOISY_WARNINGS = (
+    # Brax warns on every env build that its pipelines are no longer developed upstream.
+    r"Brax System, piplines and environments are not actively being maintained",
+)
+for _message in NOISY_WARNINGS:
+  warnings.filterwarnings("ignore", message=_message)
 logging.getLogger("brax").setLevel(logging.ERROR)
-
-# User errors: reported as one line on stderr with exit status 2, no traceback.
-from absl import flags
-from absl import logging as absl_logging
-
-import contextlib
 
 # Brax prints optional-dependency notices ("Failed to import warp") on stdout when imported;
 # keep stdout for results (launch.evaluate prints JSON there).
 with contextlib.redirect_stdout(sys.stderr):
-  import brax.envs  # noqa: F401
+  import brax.envs  # noqa: F401, E402
 
 import checkpoints as _checkpoints
-from hades import dataset as _dataset
-from hades import distill as _distill
-from hades import metrics_log as _metrics_log
+from hades import config as _config
+from hades import errors as _errors
 from hades import progress as _progress
+from hades import runner as _runner
 
-USER_ERRORS = (_distill.ConfigError, _dataset.DatasetFileError, _checkpoints.CheckpointError,
-               _metrics_log.MetricsError, ValueError, FileNotFoundError, PermissionError, KeyError)
+# Bad input: reported as one `error: ...` line on stderr with exit status 2, no traceback. Any
+# other exception is a bug and keeps its traceback (exit status 1).
+USER_ERRORS = (_errors.InputError, _checkpoints.CheckpointError)
+InputError = _errors.InputError
 
 
 def define_resume_flag():
-  flags.DEFINE_enum("resume", "auto", list(_distill.RESUME_MODES),
+  flags.DEFINE_enum("resume", "auto", list(_runner.RESUME_MODES),
                     "auto: resume from the workdir's checkpoint if any; never: refuse a workdir "
                     "that holds a run; must: refuse a workdir without one.")
 
@@ -63,13 +67,12 @@ def run(main):
     try:
       return main(argv)
     except USER_ERRORS as e:
-      message = e.args[0] if isinstance(e, KeyError) and e.args else e
-      print(f"error: {message}", file=sys.stderr, flush=True)
+      print(f"error: {e}", file=sys.stderr, flush=True)
       sys.exit(2)
     except FloatingPointError as e:
       print(f"error: {e}", file=sys.stderr, flush=True)
       sys.exit(3)
-    except _distill.Interrupted as e:
+    except _runner.Interrupted as e:
       print(f"interrupted: {e}", file=sys.stderr, flush=True)
       sys.exit(130)
 
@@ -87,15 +90,51 @@ def split_list(value: str) -> list[str]:
   return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def define_run_flags():
+  """Flags of the launchers that run distillations: --dry_run, --overwrite, --resume,
+  --progress and the multi-process ones."""
+  flags.DEFINE_bool("dry_run", False,
+                    "Print the resolved config(s) as JSON on stdout and exit; nothing is "
+                    "written.")
+  flags.DEFINE_bool("overwrite", False,
+                    "Replace a run of another config in the task's workdir instead of refusing "
+                    "(its checkpoints, metrics and results are deleted).")
+  define_resume_flag()
+  define_progress_flag()
+  define_distributed_flags()
+
+
+def resolve_task_config(task: str | None = None):
+  """The resolved config of --config for `task` (default: the config's own task): the file,
+  then its preset for the task, then the --config.* values typed on the command line."""
+  from ml_collections import config_flags
+
+  overrides = config_flags.get_override_values(flags.FLAGS["config"])
+  config = flags.FLAGS.config.copy_and_resolve_references()
+  if task is not None:
+    overrides = dict(overrides, task=task)
+  return _config.resolve_config(config, overrides)
+
+
+def print_configs(configs: dict) -> None:
+  """--dry_run: {task: resolved config} as JSON on stdout (one task: its config alone)."""
+  import json
+
+  payload = {t: c.to_dict() for t, c in configs.items()}
+  if len(payload) == 1:
+    payload = next(iter(payload.values()))
+  print(json.dumps(payload, indent=2, sort_keys=True))
+
+
 def task_workdir(workdir: str, task: str) -> str:
   """WORKDIR/<task>, created; a clear error if it cannot be written."""
   path = os.path.join(os.path.abspath(workdir), task)
   try:
     os.makedirs(path, exist_ok=True)
   except OSError as e:
-    raise PermissionError(f"cannot create workdir {path}: {e.strerror}") from None
+    raise _errors.InputError(f"cannot create workdir {path}: {e.strerror}") from None
   if not os.access(path, os.W_OK):
-    raise PermissionError(f"workdir {path} is not writable")
+    raise _errors.InputError(f"workdir {path} is not writable")
   return path
 
 

@@ -1,10 +1,13 @@
 """Distil several tasks one after the other, each into WORKDIR/<task>/.
 
   python -m launch.distill_all --tasks=ant,hopper,walker --workdir=runs/demo
+  python -m launch.distill_all --tasks=ant,hopper --config=hades/configs/paper.py --dry_run
 
-Every task is validated before the first one starts. Finished tasks are skipped and unfinished
-ones resume from their checkpoints, so rerunning the command after a crash continues the work. Writes WORKDIR/summary.json with each
-task's final fresh-student return next to the all-zero dataset's.
+Every task is validated before the first one starts. Finished tasks (same resolved config) are
+skipped and unfinished ones resume from their checkpoints, so rerunning the command after a
+crash continues the work; a task whose results come from another config is refused unless
+--overwrite. Writes WORKDIR/summary.json with each task's final fresh-student return next to the
+all-zero dataset's.
 """
 
 from __future__ import annotations
@@ -26,45 +29,47 @@ flags.DEFINE_enum("then", None, ["multitask"],
                   "After distilling: 'multitask' trains the generalist on the datasets and "
                   "writes the transfer evaluation (launch.train_multitask + evaluate_transfer, "
                   "default multitask config).")
-flags.mark_flag_as_required("workdir")
-common.define_resume_flag()
-common.define_progress_flag()
-common.define_distributed_flags()
+common.define_run_flags()
 
 
 def main(argv):
   del argv
-  common.maybe_initialize_distributed()
-  from hades import distill
-  from hades import tasks as tasks_lib
-
-  names = [tasks_lib.resolve_task(t) for t in common.split_list(FLAGS.tasks)]
+  names = common.split_list(FLAGS.tasks)
   if not names:
-    raise ValueError("--tasks is empty")
+    raise common.InputError("--tasks is empty")
+  # Validate everything before spending minutes on the first task.
   configs = {}
-  for name in names:  # Validate everything before spending minutes on the first task.
-    config = FLAGS.config.copy_and_resolve_references()
-    config.unlock()
-    config.task = name
-    distill.resolve_config(config)
-    configs[name] = config
-  workdirs = {name: common.task_workdir(FLAGS.workdir, name) for name in names}
+  for name in names:
+    config = common.resolve_task_config(name)
+    configs[config.task] = config
+  if FLAGS.dry_run:
+    common.print_configs(configs)
+    return
+  if not FLAGS.workdir:
+    raise common.InputError("--workdir is required (or use --dry_run)")
+  common.maybe_initialize_distributed()
+  from hades import runner
 
+  names = list(configs)
+  workdirs = {name: common.task_workdir(FLAGS.workdir, name) for name in names}
   t0 = time.time()
   results = {}
   with common.make_progress(len(names)) as progress:
     for i, name in enumerate(names):
       progress.log(f"=== task {i + 1}/{len(names)}: {name} (elapsed {time.time() - t0:.0f}s) ===")
-      if FLAGS.resume != "never" and distill.is_finished(workdirs[name], configs[name]):
-        progress.log(f"[{name}] already finished in {workdirs[name]}; skipping")
+      if (FLAGS.resume != "never" and not FLAGS.overwrite
+          and runner.is_finished(workdirs[name], configs[name])):
+        progress.log(f"[{name}] already finished with this config in {workdirs[name]}; "
+                     "skipping")
         with open(os.path.join(workdirs[name], "summary.json")) as f:
           summary = json.load(f)
         progress.end_task(name)
       else:
-        summary = distill.distill(configs[name], workdirs[name], resume=FLAGS.resume,
-                                  progress=progress)
+        summary = runner.distill(configs[name], workdirs[name], resume=FLAGS.resume,
+                                 progress=progress, overwrite=FLAGS.overwrite)
       results[name] = {k: summary[k] for k in ("return_mean", "return_std", "episodes",
-                                               "zero_dataset_return", "wall_time")}
+                                               "zero_dataset_return", "wall_time",
+                                               "config_hash")}
   total = time.time() - t0
   with open(os.path.join(os.path.abspath(FLAGS.workdir), "summary.json"), "w") as f:
     json.dump({"tasks": results, "wall_time": total}, f, indent=2)
@@ -76,7 +81,8 @@ def main(argv):
     from multitask import workflow
     from multitask.configs import default as multitask_default
 
-    workflow.train_multitask(FLAGS.workdir, names, multitask_default.get_config())
+    workflow.train_multitask(FLAGS.workdir, names, multitask_default.get_config(),
+                             overwrite=FLAGS.overwrite)
     workflow.evaluate_transfer(FLAGS.workdir)
 
 

@@ -1,11 +1,14 @@
-"""Render a student trained on a distilled dataset acting in Brax, as a GIF (and HTML viewer).
+"""Render an agent acting in Brax as a GIF (and brax's HTML viewer).
 
   MUJOCO_GL=osmesa python -m launch.render --workdir=runs/demo --task=hopper
+  MUJOCO_GL=osmesa python -m launch.render --workdir=runs/demo --agent=generalist
 
-Trains one fresh student on WORKDIR/<task>/dataset.npz (the run's student settings), rolls it
-out for --steps steps and writes WORKDIR/<task>/rollout.gif (MuJoCo's renderer; on a machine
-without a display it needs OSMesa: `apt-get install libosmesa6` and MUJOCO_GL=osmesa) and, with
---html, brax's HTML viewer file rollout.html.
+--agent=specialist (default) trains one fresh student on WORKDIR/<task>/dataset.npz (the run's
+student settings) and writes WORKDIR/<task>/rollout.gif; --agent=generalist rolls out the
+multi-task generalist of WORKDIR/multitask/ (seed 0 of its seeds) on each of its tasks (or
+--task) and writes WORKDIR/<task>/generalist.gif. MuJoCo renders off-screen with OSMesa
+(`apt-get install libosmesa6`, MUJOCO_GL=osmesa, the default here); --html also writes brax's
+HTML viewer file next to each GIF.
 """
 
 from __future__ import annotations
@@ -22,32 +25,56 @@ from launch import common  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Workdir of a distillation.")
-flags.DEFINE_string("task", "hopper", "Task whose dataset to use.")
-flags.DEFINE_enum("agent", "specialist", ["specialist"],
-                  "Which agent: a student trained on the task's own dataset.")
+flags.DEFINE_string("task", None,
+                    "Task to render (specialist default: hopper; generalist default: all its "
+                    "tasks).")
+flags.DEFINE_enum("agent", "specialist", ["specialist", "generalist"],
+                  "specialist: a fresh student trained on the task's own dataset; generalist: "
+                  "the multi-task generalist (launch.train_multitask) given the task's id.")
 flags.DEFINE_integer("steps", 200, "Env steps to render.")
 flags.DEFINE_integer("every", 2, "Keep every n-th frame.")
 flags.DEFINE_integer("width", 320, "Frame width.")
 flags.DEFINE_integer("height", 240, "Frame height.")
 flags.DEFINE_integer("seed", 0, "Seed of the student init and the rollout.")
 flags.DEFINE_bool("html", False, "Also write brax's HTML viewer file.")
-flags.DEFINE_string("output", None, "GIF path (default WORKDIR/<task>/rollout.gif).")
+flags.DEFINE_string("output", None,
+                    "GIF path (default WORKDIR/<task>/rollout.gif or generalist.gif; one task).")
 flags.mark_flag_as_required("workdir")
 
 
 def main(argv):
   del argv
+  import jax
+
   from hades import render
   from hades import tasks
 
-  task = tasks.resolve_task(FLAGS.task)
-  dataset_path = os.path.join(os.path.abspath(FLAGS.workdir), task, "dataset.npz")
-  output = FLAGS.output or os.path.join(os.path.dirname(dataset_path), "rollout.gif")
-  info = render.render_dataset_student(
-      dataset_path, output, steps=FLAGS.steps, every=FLAGS.every, width=FLAGS.width,
-      height=FLAGS.height, seed=FLAGS.seed, html=FLAGS.html)
-  print(f"wrote {output} ({info['frames']} frames, return {info['return']:.1f} over "
-        f"{FLAGS.steps} steps)", file=sys.stderr)
+  render.check_renderer()
+  workdir = os.path.abspath(FLAGS.workdir)
+  options = dict(steps=FLAGS.steps, every=FLAGS.every, width=FLAGS.width, height=FLAGS.height,
+                 html=FLAGS.html)
+  outputs = []
+  if FLAGS.agent == "specialist":
+    task = tasks.resolve_task(FLAGS.task or "hopper")
+    dataset_path = os.path.join(workdir, task, "dataset.npz")
+    output = FLAGS.output or os.path.join(os.path.dirname(dataset_path), "rollout.gif")
+    outputs.append((task, output, render.render_dataset_student(
+        dataset_path, output, seed=FLAGS.seed, **options)))
+  else:
+    from multitask import workflow
+
+    agent, params, slots, _ = workflow.load_generalist(workdir)
+    chosen = [tasks.resolve_task(FLAGS.task)] if FLAGS.task else [s.name for s in slots]
+    if FLAGS.output and len(chosen) > 1:
+      raise common.InputError("--output names one GIF: pick the task with --task")
+    for task in chosen:
+      view, seed_params, slot = workflow.generalist_policy(agent, params, slots, task)
+      output = FLAGS.output or os.path.join(workdir, task, "generalist.gif")
+      outputs.append((task, output, render.render_policy(
+          task, slot.info, view, seed_params, output, jax.random.key(FLAGS.seed), **options)))
+  for task, output, info in outputs:
+    print(f"wrote {output} ({info['frames']} frames, {task} return {info['return']:.1f} over "
+          f"{FLAGS.steps} steps)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,11 @@ def main(argv):
 
   workdir = os.path.abspath(FLAGS.workdir)
   if not os.path.isdir(workdir):
-    raise FileNotFoundError(f"workdir not found: {workdir}")
+    raise common.InputError(f"workdir not found: {workdir}")
   tasks = sorted(d for d in os.listdir(workdir)
                  if os.path.exists(os.path.join(workdir, d, "metrics.jsonl")))
   if not tasks:
-    raise FileNotFoundError(f"no task runs (<task>/metrics.jsonl) in {workdir}")
+    raise common.InputError(f"no task runs (<task>/metrics.jsonl) in {workdir}")
   lines = ["# HaDES report", "", f"Workdir: `{workdir}`", "",
            "| task | generations | distilled dataset return | all-zero dataset | wall time |",
            "|---|---|---|---|---|"]

@@ -34,7 +34,7 @@ def main(argv):
   names = (common.split_list(FLAGS.tasks) if FLAGS.tasks
            else workflow.find_tasks(os.path.abspath(FLAGS.workdir)))
   if not names:
-    raise FileNotFoundError(f"no <task>/dataset.npz in {FLAGS.workdir}; run launch.distill_all")
+    raise common.InputError(f"no <task>/dataset.npz in {FLAGS.workdir}; run launch.distill_all")
   workflow.train_multitask(FLAGS.workdir, names, FLAGS.config, overwrite=FLAGS.overwrite)
 
 

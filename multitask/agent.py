@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hades import policy as policy_lib
+from hades.errors import ConfigError
 
 CONDITIONINGS = ("onehot", "embedding")
 
@@ -64,6 +65,10 @@ class TaskConditionedPolicy(nn.Module):
       x = act(h)
     heads = self.num_tasks if self.per_task_heads else 1
     out = nn.Dense(heads * self.max_act, kernel_init=nn.initializers.orthogonal(0.01))(x)
+    if not self.hidden_sizes:
+      # No hidden layer for the code to enter: it enters the output layer, the same way.
+      out = out + nn.Dense(heads * self.max_act, use_bias=False,
+                           kernel_init=nn.initializers.zeros, name="task_code")(code)
     log_std = self.param("log_std", nn.initializers.zeros, (heads, self.max_act))
     if self.per_task_heads:
       out = out.reshape(out.shape[:-1] + (heads, self.max_act))
@@ -77,9 +82,12 @@ def make_agent(num_tasks: int, max_act: int, width: int = 256, depth: int = 2,
                per_task_heads: bool = False,
                per_task_inputs: bool = False) -> TaskConditionedPolicy:
   if conditioning not in CONDITIONINGS:
-    raise ValueError(f"unknown conditioning {conditioning!r}; choose one of {CONDITIONINGS}")
+    raise ConfigError(f"unknown conditioning {conditioning!r}; choose one of {CONDITIONINGS}")
   if activation not in policy_lib.ACTIVATIONS:
-    raise ValueError(f"unknown activation {activation!r}")
+    raise ConfigError(f"unknown activation {activation!r}; choose one of "
+                      f"{sorted(policy_lib.ACTIVATIONS)}")
+  if width < 1 or depth < 0:
+    raise ConfigError(f"agent width must be >= 1 and depth >= 0, got {width}, {depth}")
   return TaskConditionedPolicy(num_tasks, max_act, (width,) * depth, activation, conditioning,
                                embed_dim, per_task_heads, per_task_inputs)
 

@@ -10,6 +10,7 @@ import numpy as np
 from flax import struct
 
 from hades import dataset as dataset_lib
+from hades.errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +66,7 @@ def combine(datasets: dict[str, tuple[dataset_lib.SyntheticDataset, dataset_lib.
   states are already in that task's normalised space and are only padded here.
   """
   if not datasets:
-    raise ValueError("no datasets to combine")
+    raise InputError("no datasets to combine")
   slots = []
   for i, (name, (data, info)) in enumerate(datasets.items()):
     slots.append(TaskSlot(name, i, int(data.states.shape[-1]), int(data.actions.shape[-1]),

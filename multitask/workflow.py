@@ -15,11 +15,12 @@ import numpy as np
 import checkpoints
 from hades import dataset as dataset_lib
 from hades import evaluation
-from hades import plots
 from hades import tasks as tasks_lib
+from hades.errors import InputError
 from multitask import agent as agent_lib
 from multitask import combine
 from multitask import evaluate as evaluate_lib
+from multitask import report as report_lib
 from multitask import train as train_lib
 
 
@@ -57,7 +58,7 @@ def resolve_agent_config(config: ml_collections.ConfigDict,
   with config.unlocked():
     for field in ("width", "depth"):
       if config.agent[field] <= 0:
-        config.agent[field] = max(int(s[field]) for s in settings)
+        config.agent[field] = max(int(getattr(s, field)) for s in settings)
   return config
 
 
@@ -88,17 +89,21 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
   config = resolve_agent_config(config, students)
   data, slots = combine.combine(datasets)
   meta = {"config": config.to_dict(), "tasks": [s.name for s in slots],
-          "obs_sizes": [s.obs_size for s in slots], "act_sizes": [s.act_size for s in slots]}
+          "obs_sizes": [s.obs_size for s in slots], "act_sizes": [s.act_size for s in slots],
+          "datasets": dataset_hashes(datasets)}
   out_dir = os.path.join(workdir, "multitask")
   existing = _read_meta(out_dir)
   if existing is not None and not overwrite:
     if {k: v for k, v in existing.items() if k != "final_loss"} == json.loads(json.dumps(meta)):
-      log(f"[multitask] {out_dir} already holds generalists trained with this config; "
-          "keeping them (--overwrite retrains)")
+      log(f"[multitask] {out_dir} already holds generalists trained with this config and "
+          "these datasets; keeping them (--overwrite retrains)")
       return {"tasks": meta["tasks"], "final_loss": existing.get("final_loss"), "reused": True}
+    changed = _changed_datasets(existing, meta["datasets"])
+    what = (f"other datasets ({', '.join(changed)} changed since)" if changed and
+            existing.get("tasks") == meta["tasks"] else
+            f"another config or tasks ({', '.join(existing.get('tasks', []))})")
     raise checkpoints.CheckpointError(
-        f"{out_dir} holds generalists trained with another config or tasks "
-        f"({', '.join(existing.get('tasks', []))}); pass --overwrite to replace them")
+        f"{out_dir} holds generalists trained with {what}; pass --overwrite to replace them")
   agent = _agent(config, slots)
   log(f"[multitask] training {config.train.num_seeds} generalists "
       f"({config.agent.depth}x{config.agent.width} {config.agent.activation}) on "
@@ -127,6 +132,16 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
   return {"tasks": meta["tasks"], "final_loss": final_loss}
 
 
+def dataset_hashes(datasets: dict) -> dict[str, str]:
+  """{task: content hash} of {task: (dataset, info)}: which inputs a generalist was made from."""
+  return {task: dataset_lib.content_hash(data, info) for task, (data, info) in datasets.items()}
+
+
+def _changed_datasets(meta: dict, current: dict[str, str]) -> list[str]:
+  saved = meta.get("datasets", {})
+  return sorted(t for t in current if saved.get(t) != current[t])
+
+
 def _read_meta(out_dir: str) -> dict | None:
   """WORKDIR/multitask/config.json, or None if there is none."""
   path = os.path.join(out_dir, "config.json")
@@ -142,10 +157,16 @@ def _read_meta(out_dir: str) -> dict | None:
 def load_generalist(workdir: str):
   """(agent, params [S], slots, config) restored from WORKDIR/multitask/."""
   out_dir = os.path.join(os.path.abspath(workdir), "multitask")
-  with open(os.path.join(out_dir, "config.json")) as f:
-    meta = json.load(f)
+  meta = _read_meta(out_dir)
+  if meta is None:
+    raise InputError(f"no generalist in {out_dir}; run launch.train_multitask first")
   config = ml_collections.ConfigDict(meta["config"])
   datasets, _, _ = load_task_datasets(workdir, meta["tasks"])
+  changed = _changed_datasets(meta, dataset_hashes(datasets))
+  if changed:
+    raise checkpoints.CheckpointError(
+        f"the generalist in {out_dir} was trained on other datasets ({', '.join(changed)} "
+        "changed since); retrain it with launch.train_multitask --overwrite")
   data, slots = combine.combine(datasets)
   agent = _agent(config, slots)
   abstract = _abstract_params(agent, data.states.shape[-1], config.train.num_seeds)
@@ -153,8 +174,20 @@ def load_generalist(workdir: str):
   restored = ckpt.restore(abstract)
   ckpt.close()
   if restored is None:
-    raise FileNotFoundError(f"no generalist checkpoint in {out_dir}; run launch.train_multitask")
+    raise InputError(f"no generalist checkpoint in {out_dir}; run launch.train_multitask")
   return agent, restored[1], slots, config
+
+
+def generalist_policy(agent, params, slots: list[combine.TaskSlot], task: str, seed: int = 0):
+  """(policy, params, slot): generalist number `seed` of `params` [S] seen as `task`'s
+  single-task policy (`agent.TaskView`), for rollouts and rendering."""
+  by_name = {s.name: s for s in slots}
+  if task not in by_name:
+    raise InputError(f"the generalist was not trained on {task}; its tasks: "
+                     f"{', '.join(by_name)}")
+  slot = by_name[task]
+  view = agent_lib.TaskView(agent, slot.index, max(s.obs_size for s in slots), slot.act_size)
+  return view, jax.tree.map(lambda x: x[seed], params), slot
 
 
 def parse_architectures(text: str) -> list[dict]:
@@ -166,7 +199,8 @@ def parse_architectures(text: str) -> list[dict]:
       k, _, v = item.partition("=")
       k, v = k.strip(), v.strip()
       if k not in ("width", "depth", "activation", "learning_rate", "bc_steps"):
-        raise ValueError(f"unknown architecture setting {k!r}")
+        raise InputError(f"unknown architecture setting {k!r}; use width, depth, activation, "
+                         "learning_rate or bc_steps")
       setting[k] = v if k == "activation" else (float(v) if k == "learning_rate" else int(v))
     settings.append(setting)
   return settings
@@ -188,5 +222,5 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
       seed=config.seed, generalist_repeats=repeats or config.eval.generalist_repeats, log=log)
   with open(os.path.join(workdir, "transfer.json"), "w") as f:
     json.dump(report, f, indent=2)
-  plots.plot_transfer(report, os.path.join(workdir, "transfer.png"))
+  report_lib.plot_transfer(report, os.path.join(workdir, "transfer.png"))
   return report

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import checkpoints
-from hades import distill
+from hades import config as config_lib
 
 
 def _state(x=0.0):
@@ -57,7 +57,7 @@ def test_shape_or_config_mismatch_is_refused(tmp_path):
     ckpt.restore(bigger)
 
   def check(meta):
-    diff = distill.config_differences(meta["config"], {"es": {"population_size": 16}})
+    diff = config_lib.config_differences(meta["config"], {"es": {"population_size": 16}})
     if diff:
       raise checkpoints.CheckpointError(f"differ: {diff}")
 

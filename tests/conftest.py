@@ -1,12 +1,10 @@
 """Shared test fixtures: tiny configs and compiled functions reused across test modules."""
 
 import os
-import warnings
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-warnings.filterwarnings("ignore")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE_DIR = os.path.join(os.path.dirname(REPO), "shared", "reference")
@@ -43,7 +41,7 @@ def tiny_config(task="hopper", **overrides):
   config.final_eval.num_envs = 1
   config.final_eval.num_steps = 20
   config.log.generations_per_call = 1
-  config.task_overrides = {}
+  config.task_presets = {}
   for key, value in overrides.items():
     node = config
     *path, leaf = key.split(".")

@@ -39,7 +39,7 @@ def test_reference_file_names_infer_normalization(tmp_path):
               "brax_hopper_D64_distill_seed1.npz": ("hopper", "running"),
               "brax_sweepD_hopper_D4_distill_seed2.npz": ("hopper", "running"),
               "brax_inverted_double_pendulum_D64_distill_seed0.npz":
-                  ("inverted_double_pendulum", "running")}
+                  ("inverted_double_pendulum_paper", "running")}
   for name, (task, mode) in expected.items():
     np.savez(tmp_path / name, **arrays)
     _, info = dataset_lib.load(str(tmp_path / name))

@@ -1,4 +1,4 @@
-import dataclasses
+"""The generation step and the ES strategies, on a toy problem with a known optimum."""
 
 import jax
 import jax.numpy as jnp
@@ -7,19 +7,28 @@ import numpy as np
 import pytest
 
 import conftest
+from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import distill
+from hades import fitness as fitness_lib
+from hades import strategy as strategy_lib
+from hades.errors import ConfigError
 
 TARGET_STATES = jnp.linspace(-0.3, 0.3, 6).reshape(2, 3)
 TARGET_ACTIONS = jnp.array([[0.2], [-0.1]])
 
 
-def _toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05):
-  """Components whose 'fitness' is minus the squared distance to a known dataset."""
+def _es_config(strategy="Open_ES", popsize=32, lr=0.05, sigma=0.03):
+  return ml_collections.ConfigDict(dict(strategy=strategy, population_size=popsize, sigma=sigma,
+                                        learning_rate=lr, antithetic=True))
+
+
+def _toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigma=0.03):
+  """Components whose 'fitness' is minus the squared distance to a known dataset; every
+  candidate reports a BC loss of 2 (NaN where its fitness is NaN)."""
   template = dataset_lib.zeros(2, 3, 1)
-  es = ml_collections.ConfigDict(dict(strategy=strategy, population_size=popsize, sigma=0.03,
-                                      learning_rate=lr, antithetic=True))
-  strategy_obj, params = distill.make_strategy(es, template)
+  strategy_obj, params = strategy_lib.make_strategy(
+      _es_config(strategy, popsize, lr, sigma), template)
 
   def population_fitness(datasets, key, fixed_params):
     del key, fixed_params
@@ -27,49 +36,72 @@ def _toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05):
           + jnp.sum((datasets.actions - TARGET_ACTIONS) ** 2, axis=(1, 2)))
     if nan_half:
       f = f.at[::2].set(jnp.nan)
-    aux = distill.fitness_lib.FitnessAux(jnp.zeros_like(f), jnp.zeros_like(f))
-    return f, aux
+    return f, fitness_lib.FitnessAux(jnp.zeros_like(f), jnp.where(jnp.isnan(f), jnp.nan, 2.0))
 
   return distill.Components(
-      task="toy", obs_size=3, act_size=1, env=None, policy=None,
-      init_params=lambda keys: {"w": jnp.zeros((keys.shape[0], 1))}, bc_train=None,
-      evaluate=None, population_fitness=population_fitness, strategy=strategy_obj,
-      es_params=params, info=None, env_steps_per_generation=0)
+      task="toy", obs_size=3, act_size=1, student=None,
+      init_params=lambda keys: {"w": jnp.zeros((keys.shape[0], 1))},
+      population_fitness=population_fitness, strategy=strategy_obj, es_params=params,
+      info=None, env_steps_per_generation=0)
+
+
+def _distance(dataset):
+  return float(jnp.sum((dataset.states - TARGET_STATES) ** 2)
+               + jnp.sum((dataset.actions - TARGET_ACTIONS) ** 2))
 
 
 def _run(components, generations=150):
   state = distill.init_state(components, seed=0)
   run = distill.make_distill_run(distill.make_distill_step(components), generations)
   state, metrics = run(state)
-  return distill.mean_dataset(components, state), metrics, run
+  return distill.mean_dataset(components, state), metrics, state
 
 
 def test_es_maximises_fitness_on_a_toy_problem():
   """evosax minimises; the distiller must hand it -fitness so the ES climbs the return."""
-  components = _toy_components()
-  start = float(jnp.sum(TARGET_STATES**2) + jnp.sum(TARGET_ACTIONS**2))
-  mean, metrics, _ = _run(components)
-  final = float(jnp.sum((mean.states - TARGET_STATES) ** 2)
-                + jnp.sum((mean.actions - TARGET_ACTIONS) ** 2))
-  assert final < 0.05 * start
+  start = _distance(dataset_lib.zeros(2, 3, 1))
+  mean, metrics, _ = _run(_toy_components())
+  assert _distance(mean) < 0.05 * start
   assert metrics["fitness/mean"][-1] > metrics["fitness/mean"][0]
   assert float(metrics["fitness/best"][-1]) >= float(np.max(metrics["fitness/max"])) - 1e-6
 
 
-def test_other_strategies_selectable_by_name():
-  for name in ("SNES", "SimpleES", "CMA_ES"):
-    components = _toy_components(strategy=name, popsize=16, lr=0.05)
-    mean, metrics, _ = _run(components, generations=100)
-    assert metrics["fitness/mean"][-1] > metrics["fitness/mean"][0], name
+@pytest.mark.parametrize("name", strategy_lib.strategy_names())
+def test_every_accepted_strategy_improves_on_the_start(name):
+  """Each distribution-based evosax strategy that make_strategy builds runs the generation step
+  (traced, scanned, sharded) and finds candidates better than the all-zero start."""
+  components = _toy_components(strategy=name, popsize=16, lr=0.05, sigma=0.1)
+  start_fitness = -_distance(dataset_lib.zeros(2, 3, 1))
+  _, metrics, state = _run(components, generations=60)
+  assert np.all(np.isfinite(metrics["fitness/mean"])), name
+  assert float(metrics["fitness/best"][-1]) > start_fitness + 0.01, name
+  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state.es_state)
+             if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)), name
+
+
+def test_strategies_hades_cannot_build_are_config_errors():
+  template = dataset_lib.zeros(2, 3, 1)
+  with pytest.raises(ConfigError, match="needs arguments hades does not supply"):
+    strategy_lib.make_strategy(_es_config("RandomSearch"), template)
+  with pytest.raises(ConfigError, match="surrogate gradient"):
+    strategy_lib.make_strategy(_es_config("GuidedES"), template)
+  assert not {"RandomSearch", "GuidedES"} & set(strategy_lib.strategy_names())
+  assert {"Open_ES", "SNES", "CMA_ES", "PGPE"} <= set(strategy_lib.strategy_names())
+
+
+@pytest.mark.parametrize("name", ["Open_ES", "PGPE", "CR_FM_NES", "NoiseReuseES"])
+def test_odd_population_is_a_config_error_not_an_assertion(name):
+  with pytest.raises(ConfigError, match="must be even"):
+    strategy_lib.make_strategy(_es_config(name, popsize=7), dataset_lib.zeros(2, 3, 1))
 
 
 def test_nan_candidates_rank_worst_and_are_counted():
-  components = _toy_components(nan_half=True)
-  mean, metrics, _ = _run(components)
+  mean, metrics, _ = _run(_toy_components(nan_half=True))
   np.testing.assert_array_equal(metrics["fitness/nonfinite"], 16)
   assert np.all(np.isfinite(metrics["fitness/mean"]))
-  assert float(jnp.sum((mean.states - TARGET_STATES) ** 2)) < 0.05 * float(
-      jnp.sum(TARGET_STATES**2))
+  # The BC loss is averaged over the finite candidates only (all of which report 2).
+  np.testing.assert_array_equal(metrics["bc_loss/mean"], 2.0)
+  assert _distance(mean) < 0.05 * float(jnp.sum(TARGET_STATES**2))
 
 
 def test_run_is_traced_once():
@@ -82,10 +114,24 @@ def test_run_is_traced_once():
   assert int(state.generation) == 6
 
 
-def test_chunk_size_divides_generations():
-  assert distill.chunk_size(100, 8) == 5
-  assert distill.chunk_size(7, 10) == 7
-  assert distill.chunk_size(13, 5) == 1
+def test_host_calls_cover_the_generations_with_one_remainder():
+  assert distill.plan_host_calls(0, 100, 8) == [8] * 12 + [4]
+  assert distill.plan_host_calls(0, 7, 10) == [7]
+  assert distill.plan_host_calls(0, 13, 5) == [5, 5, 3]  # Not 13 calls of one generation.
+  assert distill.plan_host_calls(10, 13, 5) == [3]
+  assert distill.plan_host_calls(13, 13, 5) == []
+
+
+def test_chunked_generations_equal_one_scan():
+  """Calls of 5 + 3 generations give the same state as one call of 8."""
+  components = _toy_components()
+  step = distill.make_distill_step(components)
+  a, _ = distill.make_distill_run(step, 8)(distill.init_state(components, 0))
+  b = distill.init_state(components, 0)
+  for n in distill.plan_host_calls(0, 8, 5):
+    b, _ = distill.make_distill_run(step, n)(b)
+  for x, y in zip(jax.tree.leaves(a.es_state), jax.tree.leaves(b.es_state)):
+    np.testing.assert_array_equal(x, y)
 
 
 @pytest.mark.parametrize("override,message", [
@@ -98,28 +144,12 @@ def test_chunk_size_divides_generations():
     ({"dataset.normalization": "zscore"}, "unknown normalization"),
     ({"dataset.normalization": "constant"}, "obs_stats"),
     ({"hades.mode": "X"}, "unknown HaDES mode"),
+    ({"hades.mode": "F", "hades.num_students": 2}, "HaDES-F trains one fixed student"),
     ({"env.backend": "physx"}, "unknown Brax backend"),
     ({"eval.num_steps": 0}, "eval.num_steps"),
+    ({"student.activation": "sigmoid"}, "unknown activation"),
 ])
-def test_bad_configs_are_refused(override, message):
+def test_bad_configs_are_config_errors(override, message):
   config = conftest.tiny_config(**override)
-  with pytest.raises(ValueError, match=message):
-    distill.build(distill.resolve_config(config))
-
-
-def test_task_overrides_and_task_defaults_apply():
-  config = conftest.tiny_config(task="walker", **{"student.bc_steps": 0})
-  config.task_overrides = ml_collections.ConfigDict({"walker2d": {"es": {"sigma": 0.1}}})
-  resolved = distill.resolve_config(config)
-  assert resolved.task == "walker2d" and resolved.es.sigma == 0.1
-  assert resolved.student.bc_steps == 400
-  fixed = distill.resolve_config(conftest.tiny_config(**{"hades.mode": "F"}))
-  assert fixed.hades.mode == "fixed" and fixed.hades.num_students == 1
-
-
-def test_config_differences_ignores_prefixes():
-  a = {"es": {"num_generations": 10, "sigma": 0.03}, "log": {"x": 1}}
-  b = {"es": {"num_generations": 20, "sigma": 0.05}, "log": {"x": 2}}
-  assert distill.config_differences(a, b) == ["es.num_generations", "es.sigma", "log.x"]
-  assert distill.config_differences(a, b, ignore=("es.num_generations", "log.")) == [
-      "es.sigma"]
+  with pytest.raises(ConfigError, match=message):
+    distill.build(config_lib.resolve_config(config))

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import conftest
-from hades import distill
+from hades import runner
 
 
 @pytest.mark.slow
@@ -16,7 +16,7 @@ def test_tiny_hopper_distillation_beats_zero_dataset(tmp_path):
       "final_eval.num_envs": 0, "final_eval.num_steps": 200, "log.generations_per_call": 3,
       "log.tensorboard": True})
   lines = []
-  summary = distill.distill(config, str(tmp_path), log=lines.append)
+  summary = runner.distill(config, str(tmp_path), log=lines.append)
   rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert len(rows) == 6
   # The ES improves its population, and the final dataset beats the all-zero start.

@@ -40,6 +40,56 @@ def test_distill_bad_input_one_line_exit_2_nothing_written(tmp_path, args, messa
   assert not workdir.exists() or not any(workdir.rglob("*.json"))
 
 
+def test_workdir_that_cannot_be_created_is_one_line(tmp_path):
+  blocker = tmp_path / "file"
+  blocker.write_text("not a directory")
+  result = _run("launch.distill", f"--workdir={blocker / 'w'}", *TINY)
+  assert result.returncode == 2 and "error: cannot create workdir" in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+def test_a_bug_keeps_its_traceback_bad_input_does_not():
+  """Only InputError (and CheckpointError) are bad input; a ValueError from a bug is not."""
+  code = ("import sys; from launch import common\n"
+          "def main(argv):\n"
+          "  raise (common.InputError if sys.argv[1] == 'input' else ValueError)('boom')\n"
+          "common.run(main)\n")
+  bug = subprocess.run([sys.executable, "-c", code, "bug"], cwd=REPO, capture_output=True,
+                       text=True, timeout=300)
+  assert bug.returncode == 1 and "Traceback" in bug.stderr and "ValueError: boom" in bug.stderr
+  bad = subprocess.run([sys.executable, "-c", code, "input"], cwd=REPO, capture_output=True,
+                       text=True, timeout=300)
+  assert bad.returncode == 2 and "Traceback" not in bad.stderr
+  assert [l for l in bad.stderr.splitlines() if l.startswith("error:")] == ["error: boom"]
+
+
+@pytest.mark.parametrize("args,generations", [
+    ([], 2000), (["--config.es.num_generations=7"], 7)])
+def test_dry_run_prints_the_resolved_paper_config_and_writes_nothing(tmp_path, args,
+                                                                     generations):
+  result = _run("launch.distill", "--task=ant", "--config=hades/configs/paper.py", "--dry_run",
+                f"--workdir={tmp_path / 'w'}", *args)
+  assert result.returncode == 0, result.stderr[-2000:]
+  config = json.loads(result.stdout)
+  assert config["es"]["num_generations"] == generations and config["task"] == "ant"
+  assert config["es"]["population_size"] == 2048 and "task_presets" not in config
+  assert not (tmp_path / "w").exists()
+
+
+def test_distill_all_dry_run_command_line_beats_presets(tmp_path):
+  result = _run("launch.distill_all", "--tasks=ant,walker,hopper", "--dry_run",
+                "--config.student.width=32")
+  assert result.returncode == 0, result.stderr[-2000:]
+  configs = json.loads(result.stdout)
+  assert sorted(configs) == ["ant", "hopper", "walker2d"]
+  assert [configs[t]["es"]["num_generations"] for t in ("ant", "walker2d", "hopper")] == [
+      25, 50, 100]  # The CPU presets.
+  assert {configs[t]["student"]["width"] for t in configs} == {32}
+  typed = _run("launch.distill_all", "--tasks=ant,walker", "--dry_run",
+               "--config.es.num_generations=300")
+  assert {c["es"]["num_generations"] for c in json.loads(typed.stdout).values()} == {300}
+
+
 def test_evaluate_bad_dataset_file(tmp_path):
   missing = _run("launch.evaluate", f"--dataset={tmp_path / 'nope.npz'}")
   assert missing.returncode == 2 and "dataset file not found" in missing.stderr
@@ -80,6 +130,36 @@ def test_distill_all_writes_everything(tiny_workdir):
   again = _run("launch.distill_all", "--tasks=hopper", f"--workdir={workdir}",
                "--config.es.population_size=4", "--config.es.num_generations=3", *TINY)
   assert again.returncode == 0 and "already finished" in again.stderr, again.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_changed_config_never_reports_the_old_result(tmp_path):
+  """distill_all on a finished workdir with another config: refused (the results are kept),
+  or redone with --overwrite; never 'already finished'."""
+  args = ["--tasks=hopper", f"--workdir={tmp_path}", "--config.es.population_size=4",
+          "--config.es.num_generations=2", *TINY]
+  assert _run("launch.distill_all", *args).returncode == 0
+  summary = (tmp_path / "hopper" / "summary.json").read_text()
+  dataset = (tmp_path / "hopper" / "dataset.npz").read_bytes()
+  changed = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
+  assert changed.returncode == 2 and "already finished" not in changed.stderr
+  assert "error: the checkpoint" in changed.stderr and "es.sigma" in changed.stderr
+  assert "--overwrite" in changed.stderr
+  assert (tmp_path / "hopper" / "summary.json").read_text() == summary  # Untouched.
+  assert (tmp_path / "hopper" / "dataset.npz").read_bytes() == dataset
+  # Without checkpoints to compare, the results' own config is checked.
+  import shutil
+
+  shutil.rmtree(tmp_path / "hopper" / "checkpoints")
+  again = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
+  assert again.returncode == 2 and "holds results of another config (es.sigma" in again.stderr
+  redone = _run("launch.distill_all", *args, "--config.es.sigma=0.05", "--overwrite")
+  assert redone.returncode == 0, redone.stderr[-2000:]
+  new = json.loads((tmp_path / "hopper" / "summary.json").read_text())
+  assert new["config_hash"] != json.loads(summary)["config_hash"]
+  assert json.loads((tmp_path / "hopper" / "config.json").read_text())["es"]["sigma"] == 0.05
+  finished = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
+  assert finished.returncode == 0 and "already finished" in finished.stderr
 
 
 @pytest.mark.slow
@@ -170,3 +250,22 @@ def test_train_multitask_then_transfer_report(tiny_workdir):
   with Image.open(workdir / "transfer.png") as im:
     im.load()
     assert im.size[0] > 400 and im.size[1] > 200
+  if _has_osmesa():  # The generalist, rendered on each of its tasks.
+    rendered = _run("launch.render", f"--workdir={workdir}", "--agent=generalist",
+                    "--steps=10")
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    for task in ("hopper", "reacher"):
+      with Image.open(workdir / task / "generalist.gif") as gif:
+        assert gif.n_frames == 5
+
+
+def test_render_without_osmesa_says_what_to_install(monkeypatch):
+  import ctypes.util
+
+  from hades import render
+  from hades.errors import InputError
+
+  monkeypatch.setenv("MUJOCO_GL", "osmesa")
+  monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+  with pytest.raises(InputError, match="apt-get install libosmesa6"):
+    render.check_renderer()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from hades import dataset as dataset_lib
+from hades.errors import InputError
 from multitask import agent as agent_lib
 from multitask import combine
 from multitask import train as train_lib
@@ -45,11 +46,12 @@ def test_padded_action_dims_do_not_enter_the_loss():
   assert float(loss_fn(params, real)) > float(loss_fn(params, data)) + 1.0
 
 
-@pytest.mark.parametrize("conditioning,heads,inputs", [
-    ("onehot", False, False), ("embedding", False, False), ("onehot", True, True)])
-def test_task_id_changes_the_action(conditioning, heads, inputs):
-  agent = agent_lib.make_agent(3, 2, width=16, conditioning=conditioning, per_task_heads=heads,
-                               per_task_inputs=inputs)
+@pytest.mark.parametrize("conditioning,heads,inputs,depth", [
+    ("onehot", False, False, 2), ("embedding", False, False, 2), ("onehot", True, True, 2),
+    ("onehot", False, False, 0), ("embedding", False, False, 0)])
+def test_task_id_changes_the_action(conditioning, heads, inputs, depth):
+  agent = agent_lib.make_agent(3, 2, width=16, depth=depth, conditioning=conditioning,
+                               per_task_heads=heads, per_task_inputs=inputs)
   obs = jnp.ones((5,))
   params = agent.init(jax.random.key(1), obs, jnp.asarray(0))
   # The task code starts at zero (so the trunk starts like a single-task student); give it the
@@ -83,7 +85,7 @@ def test_transplant_and_architecture_parsing():
   assert moved.states.shape == (4, 17) and moved.actions.shape == (4, 2)
   assert workflow.parse_architectures("width=256;activation=relu,depth=3") == [
       {"width": 256}, {"activation": "relu", "depth": 3}]
-  with pytest.raises(ValueError, match="unknown architecture setting"):
+  with pytest.raises(InputError, match="unknown architecture setting"):
     workflow.parse_architectures("colour=red")
 
 
@@ -102,18 +104,21 @@ def test_agent_size_defaults_to_the_distillation_students():
   assert workflow.resolve_agent_config(config, {"hopper": cpu}).agent.width == 128
 
 
-
-def test_retraining_keeps_the_same_config_and_refuses_another_without_overwrite(tmp_path):
-  import checkpoints
+def _save_datasets(directory, rng, tasks_=("hopper", "reacher")):
   from hades import tasks
-  from multitask.configs import default
 
-  rng = np.random.default_rng(0)
-  for task in ("hopper", "reacher"):
+  for task in tasks_:
     obs, act = tasks.env_sizes(task)
     data = dataset_lib.SyntheticDataset(rng.normal(size=(3, obs)).astype(np.float32),
                                         rng.uniform(-1, 1, size=(3, act)).astype(np.float32))
-    dataset_lib.save(str(tmp_path / task / "dataset.npz"), data, dataset_lib.DatasetInfo(task))
+    dataset_lib.save(str(directory / task / "dataset.npz"), data, dataset_lib.DatasetInfo(task))
+
+
+def test_retraining_keeps_the_same_config_and_refuses_another_without_overwrite(tmp_path):
+  import checkpoints
+  from multitask.configs import default
+
+  _save_datasets(tmp_path, np.random.default_rng(0))
   config = default.get_config()
   config.train.bc_steps, config.train.num_seeds, config.agent.width = 5, 2, 8
   names, lines = ["hopper", "reacher"], []
@@ -129,3 +134,23 @@ def test_retraining_keeps_the_same_config_and_refuses_another_without_overwrite(
   agent, params, slots, restored = workflow.load_generalist(str(tmp_path))
   assert restored.train.bc_steps == 6 and jax.tree.leaves(params)[0].shape[0] == 2
   assert sorted(p.name for p in tmp_path.iterdir()) == ["hopper", "multitask", "reacher"]
+
+
+def test_a_generalist_of_other_datasets_is_never_reused(tmp_path):
+  """Re-distilled datasets: the old generalist is neither kept nor evaluated."""
+  import checkpoints
+  from multitask.configs import default
+
+  _save_datasets(tmp_path, np.random.default_rng(0))
+  config = default.get_config()
+  config.train.bc_steps, config.train.num_seeds, config.agent.width = 5, 2, 8
+  workflow.train_multitask(str(tmp_path), ["hopper", "reacher"], config, log=lambda s: None)
+  _save_datasets(tmp_path, np.random.default_rng(1), tasks_=("hopper",))  # Re-distilled.
+  with pytest.raises(checkpoints.CheckpointError, match=r"other datasets \(hopper changed"):
+    workflow.train_multitask(str(tmp_path), ["hopper", "reacher"], config, log=lambda s: None)
+  with pytest.raises(checkpoints.CheckpointError, match="trained on other datasets"):
+    workflow.load_generalist(str(tmp_path))
+  result = workflow.train_multitask(str(tmp_path), ["hopper", "reacher"], config,
+                                    log=lambda s: None, overwrite=True)
+  assert "reused" not in result
+  workflow.load_generalist(str(tmp_path))

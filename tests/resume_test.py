@@ -122,9 +122,9 @@ def test_resume_must_without_checkpoint_is_refused(tmp_path):
 
 @pytest.mark.slow
 def test_all_nan_generation_stops_run_keeping_last_checkpoint(tmp_path):
-  from hades import distill
+  from hades import runner
 
   config = conftest.tiny_config(**{"student.learning_rate": 1e30, "es.num_generations": 4})
   with pytest.raises(FloatingPointError, match="non-finite fitness"):
-    distill.distill(config, str(tmp_path), log=lambda s: None)
+    runner.distill(config, str(tmp_path), log=lambda s: None)
   assert not os.path.exists(tmp_path / "dataset.npz")

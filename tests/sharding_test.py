@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from hades import distill
+from hades import sharding
+from hades.errors import ConfigError
 
 SCRIPT = textwrap.dedent("""
     import sys, numpy as np, jax
@@ -21,14 +22,17 @@ SCRIPT = textwrap.dedent("""
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
         jax.distributed.initialize(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     import conftest
-    from hades import distill
-    config = distill.resolve_config(conftest.tiny_config(**{{
+    from hades import config as config_lib
+    from hades import sharding
+from hades.errors import ConfigError
+    from hades import sharding
+    config = config_lib.resolve_config(conftest.tiny_config(**{{
         "es.population_size": 8, "eval.num_steps": 30, "student.bc_steps": 10}}))
     components = distill.build(config)
     state = distill.init_state(components, config.seed)
     run = distill.make_distill_run(distill.make_distill_step(components), 3)
     run.lower(state).compile()
-    distill.sync_processes("compiled")
+    sharding.sync_processes("compiled")
     state, metrics = run(state)
     mean = np.asarray(jax.device_get(state.es_state.mean))
     fit = np.asarray(jax.device_get(metrics["fitness/mean"]))
@@ -54,9 +58,9 @@ def _run(tmp_path, name, devices, *dist_args, wait=True):
 
 
 def test_population_must_divide_device_count():
-  with pytest.raises(distill.ConfigError, match="not divisible by the 4 devices"):
-    distill.check_population_divides(6, types.SimpleNamespace(size=4))
-  distill.check_population_divides(8, types.SimpleNamespace(size=4))
+  with pytest.raises(ConfigError, match="not divisible by the 4 devices"):
+    sharding.check_population_divides(6, types.SimpleNamespace(size=4))
+  sharding.check_population_divides(8, types.SimpleNamespace(size=4))
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.hades = ml_collections.ConfigDict()
   config.hades.mode = "R"  # R: fresh student inits per generation; F: one fixed init.
-  config.hades.num_students = 2
+  config.hades.num_students = 0  # 0: the mode's default (R: 2 fresh inits; F: its 1 init).
 
   config.eval = ml_collections.ConfigDict()  # Fitness evaluation during distillation.
   config.eval.num_envs = 1
@@ -66,10 +66,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.checkpoint.keep_latest = 2
   config.checkpoint.keep_best = 1  # By fitness/best.
 
-  # Per-task overrides, applied after the task is resolved (they win over command-line values
-  # of the same fields). Sized so that ant + hopper + walker2d take under 20 min on 2 CPU cores:
-  # an ant env step costs ~5x a hopper one.
-  config.task_overrides = ml_collections.ConfigDict({
+  # Per-task presets: applied after this file and before the command line (a value given on
+  # the command line always wins). Sized so that ant + hopper + walker2d take under 20 min on
+  # 2 CPU cores: an ant env step costs ~5x a hopper one.
+  config.task_presets = ml_collections.ConfigDict({
       "ant": {"es": {"num_generations": 25}},
       "walker2d": {"es": {"num_generations": 50}},
   })

@@ -1,0 +1,114 @@
+"""Resolving a run's config: file < its per-task preset < command line, then validation.
+
+A config file (`hades/configs/*.py`) may carry `task_presets`: {task: {group: {field: value}}},
+values that suit one task (e.g. fewer generations for ant on a CPU). They apply after the file
+and before the command-line overrides, so a value the user typed always wins. The resolved
+config holds no presets: it is self-contained, and its hash identifies the run's results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import ml_collections
+
+from hades import dataset as dataset_lib
+from hades import fitness as fitness_lib
+from hades import tasks
+from hades.errors import ConfigError
+
+# Fields that do not change a run's results (how it logs and checkpoints).
+NON_RESULT_FIELDS = ("log.", "checkpoint.")
+# Fields that may change when a run is resumed from its checkpoint.
+RESUMABLE_CHANGES = ("es.num_generations", "final_eval.") + NON_RESULT_FIELDS
+
+
+def flatten(d: Mapping, prefix: str = "") -> Iterator[tuple[str, Any]]:
+  """Yields ('a.b.c', value) for every leaf of a nested dict."""
+  for k, v in d.items():
+    if isinstance(v, Mapping):
+      yield from flatten(v, f"{prefix}{k}.")
+    else:
+      yield f"{prefix}{k}", v
+
+
+def config_differences(saved: dict, requested: dict, ignore: tuple[str, ...] = ()) -> list[str]:
+  """Flattened keys whose values differ between two nested config dicts, except those starting
+  with one of the `ignore` prefixes."""
+  a, b = dict(flatten(saved)), dict(flatten(requested))
+  return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and not k.startswith(ignore))
+
+
+def config_hash(config: ml_collections.ConfigDict | dict,
+                ignore: tuple[str, ...] = NON_RESULT_FIELDS) -> str:
+  """A short content hash of the fields of a resolved config that determine its results."""
+  d = config.to_dict() if isinstance(config, ml_collections.ConfigDict) else config
+  fields = {k: v for k, v in flatten(d) if not k.startswith(ignore)}
+  text = json.dumps(fields, sort_keys=True, default=str)
+  return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def resolve_config(config: ml_collections.ConfigDict,
+                   overrides: Mapping[str, Any] | None = None) -> ml_collections.ConfigDict:
+  """Returns the run's config: `config`, then its preset for the task, then `overrides`.
+
+  Args:
+    config: a config file's config (command-line values may already be applied to it).
+    overrides: {'es.num_generations': 300, ...}, the values the user gave on the command line;
+      they are applied again after the task's preset, so they always win.
+
+  Fills task-dependent defaults (canonical task name, bc_steps 0 -> the task's, num_students
+  0 -> the mode's) and validates. Returns a new, locked ConfigDict without `task_presets`;
+  raises ConfigError with a clear message.
+  """
+  config = ml_collections.ConfigDict(config.to_dict())
+  overrides = dict(overrides or {})
+  config.task = tasks.resolve_task(overrides.pop("task", config.task))
+  presets = config.get("task_presets", None) or {}
+  preset = presets.get(config.task, None)
+  for key, value in list(flatten(preset.to_dict() if preset else {})) + list(overrides.items()):
+    _set(config, key, value)
+  if "task_presets" in config:
+    del config["task_presets"]
+  if config.student.bc_steps <= 0:
+    config.student.bc_steps = tasks.get_task(config.task).bc_steps
+  config.hades.mode = fitness_lib.resolve_mode(config.hades.mode)
+  if config.hades.num_students <= 0:
+    config.hades.num_students = 1 if config.hades.mode == "fixed" else 2
+  _validate(config)
+  config.lock()
+  return config
+
+
+def _set(config: ml_collections.ConfigDict, key: str, value: Any) -> None:
+  *path, leaf = key.split(".")
+  node = config
+  for part in path:
+    if part not in node:
+      raise ConfigError(f"unknown config field {key!r}")
+    node = node[part]
+  if leaf not in node:
+    raise ConfigError(f"unknown config field {key!r}")
+  node[leaf] = value
+
+
+def _validate(config: ml_collections.ConfigDict) -> None:
+  if config.hades.mode == "fixed" and config.hades.num_students != 1:
+    raise ConfigError(f"HaDES-F trains one fixed student init: hades.num_students must be 1 (or "
+                      f"0 for the mode's default), got {config.hades.num_students}")
+  tasks.check_backend(config.env.backend)
+  if config.dataset.size < 1:
+    raise ConfigError(f"dataset size must be >= 1, got {config.dataset.size}")
+  if config.dataset.normalization not in dataset_lib.NORMALIZATIONS:
+    raise ConfigError(f"unknown normalization {config.dataset.normalization!r}; choose one of "
+                      f"{dataset_lib.NORMALIZATIONS}")
+  if config.es.num_generations < 1:
+    raise ConfigError(f"num_generations must be >= 1, got {config.es.num_generations}")
+  for key in ("num_envs", "num_steps"):
+    if config.eval[key] < 1:
+      raise ConfigError(f"eval.{key} must be >= 1, got {config.eval[key]}")
+  if config.student.bc_steps < 0:
+    raise ConfigError(f"student.bc_steps must be >= 0, got {config.student.bc_steps}")

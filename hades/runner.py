@@ -1,0 +1,354 @@
+"""The resumable host loop: one task's distillation, from a config to files in its workdir.
+
+`distill` validates everything, takes the workdir's lock, restores the latest checkpoint (or
+starts at the ES mean of zeros), runs the jitted generations chunk by chunk with metrics,
+progress and checkpoints, and writes the results:
+
+  config.json     the resolved config          metrics.jsonl   one row per generation
+  checkpoints/    orbax, latest K + best       dataset.npz     the ES mean (+ best candidate)
+  summary.json    fresh students trained on the dataset, next to the all-zero dataset's
+
+Results carry the hash of the config that made them; a workdir holding another config's run is
+refused (or replaced with `overwrite=True`), never silently reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+import checkpoints
+from hades import config as config_lib
+from hades import dataset as dataset_lib
+from hades import distill as distill_lib
+from hades import evaluation
+from hades import metrics_log as metrics_log_lib
+from hades import progress as progress_lib
+from hades import sharding
+from hades.errors import ConfigError
+
+RESUME_MODES = ("auto", "never", "must")
+# What a run writes into its workdir (removed by overwrite=True).
+OUTPUTS = ("checkpoints", "config.json", "metrics.jsonl", "dataset.npz", "summary.json",
+           "tensorboard", "wandb_run_id")
+
+
+class Interrupted(Exception):
+  """The run was stopped by SIGTERM/SIGINT after saving a checkpoint."""
+
+
+def distill(config: ml_collections.ConfigDict, workdir: str,
+            log: Callable[[str], None] | None = None, resume: str = "auto",
+            progress: progress_lib.Progress | None = None, overwrite: bool = False) -> dict:
+  """Runs (or resumes) one task's distillation, writing into `workdir` (the task's directory).
+
+  Args:
+    config: a resolved config (`config.resolve_config`); resolved again here, which changes
+      nothing for a resolved one.
+    log: where messages go (default: `progress.log`, else stderr).
+    resume: 'auto' resumes from the workdir's checkpoint if there is one; 'never' refuses a
+      workdir that has one; 'must' refuses a workdir that has none.
+    progress: a `hades.progress` display (default: plain lines through `log`).
+    overwrite: replace a run of another config in `workdir` instead of refusing.
+
+  Returns the summary dict. Raises Interrupted after saving a checkpoint on SIGTERM/SIGINT.
+  """
+  if progress is None:
+    progress = progress_lib.PlainProgress(log)
+  log = log or progress.log
+  if resume not in RESUME_MODES:
+    raise ConfigError(f"unknown resume mode {resume!r}; choose one of {RESUME_MODES}")
+  config = config_lib.resolve_config(config)
+  components = distill_lib.build(config)  # Validates everything before a file is written.
+  os.makedirs(workdir, exist_ok=True)
+  writer = jax.process_index() == 0  # Multi-host: only process 0 logs and writes files.
+  if not writer:
+    progress = progress_lib.PlainProgress(lambda s: None)
+    log = progress.log
+  with contextlib.ExitStack() as stack:
+    if writer:
+      stack.enter_context(checkpoints.WorkdirLock(workdir))
+      if overwrite:
+        remove_outputs(workdir)
+      else:
+        check_outputs_match(workdir, config)
+    sharding.sync_processes("hades_workdir_ready")  # Others restore only once it is settled.
+    return _Run(config, components, workdir, log, progress, writer).execute(resume)
+
+
+def remove_outputs(workdir: str) -> None:
+  """Deletes what a run wrote into `workdir` (see OUTPUTS)."""
+  for name in OUTPUTS:
+    path = os.path.join(workdir, name)
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+    elif os.path.exists(path):
+      os.remove(path)
+
+
+def _saved_config(workdir: str) -> dict | None:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, json.JSONDecodeError):
+    return None
+
+
+def check_outputs_match(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """Refuses a workdir whose results (without a checkpoint to compare) come from another config.
+
+  With a checkpoint, the checkpoint's own config check applies (see `_Run.restore`).
+  """
+  if os.path.isdir(os.path.join(workdir, "checkpoints")) and any(
+      n.isdigit() for n in os.listdir(os.path.join(workdir, "checkpoints"))):
+    return
+  has_results = any(os.path.exists(os.path.join(workdir, n))
+                    for n in ("dataset.npz", "summary.json"))
+  saved = _saved_config(workdir)
+  if not has_results:
+    return
+  diff = (["config.json missing"] if saved is None else
+          config_lib.config_differences(saved, config.to_dict(),
+                                        ignore=config_lib.NON_RESULT_FIELDS))
+  if diff:
+    raise checkpoints.CheckpointError(
+        f"{workdir} holds results of another config ({', '.join(diff[:5])} differ) and no "
+        "checkpoint to continue from; use another workdir, or --overwrite to replace them")
+
+
+def is_finished(workdir: str, config: ml_collections.ConfigDict) -> bool:
+  """True when `workdir` holds a completed run of exactly `config` (same results hash)."""
+  path = os.path.join(workdir, "summary.json")
+  if not os.path.exists(path):
+    return False
+  try:
+    with open(path) as f:
+      saved = json.load(f).get("config_hash")
+  except (OSError, json.JSONDecodeError):
+    return False
+  return saved == config_lib.config_hash(config_lib.resolve_config(config))
+
+
+class _StopFlag:
+  """Turns SIGTERM/SIGINT into a flag checked between host calls (main thread only)."""
+
+  def __init__(self):
+    self.signal = None
+    self._old = {}
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGTERM, signal.SIGINT):
+        self._old[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    self.signal = signum
+
+  def __exit__(self, *exc):
+    for sig, handler in self._old.items():
+      signal.signal(sig, handler)
+
+
+def _to_storable(state: distill_lib.DistillState) -> distill_lib.DistillState:
+  return state.replace(key=jax.random.key_data(state.key))
+
+
+def _from_storable(state: distill_lib.DistillState) -> distill_lib.DistillState:
+  return state.replace(key=jax.random.wrap_key_data(jnp.asarray(state.key)))
+
+
+class _Run:
+  """One execution of the host loop: restore -> open outputs -> generations -> results."""
+
+  def __init__(self, config, components: distill_lib.Components, workdir: str, log, progress,
+               writer: bool = True):
+    self.config, self.components, self.workdir = config, components, workdir
+    self.log, self.progress, self.writer = log, progress, writer
+    self.task = components.task
+    self.num_gens = config.es.num_generations
+    self.hash = config_lib.config_hash(config)
+    self.step = distill_lib.make_distill_step(components)
+    self.t_start = time.time()
+    self.ckpt = checkpoints.RunCheckpointer(os.path.join(workdir, "checkpoints"),
+                                            config.checkpoint.keep_latest,
+                                            config.checkpoint.keep_best)
+    self.metrics_log = None
+    self.sec_per_generation = float("nan")  # Measured by run_generations, compile excluded.
+
+  def execute(self, resume: str) -> dict:
+    try:
+      state, done = self.restore(resume)
+      self.open_outputs(done)
+      state = self.run_generations(state, done)
+      summary = self.write_results(state)
+    finally:
+      self.ckpt.close()
+      if self.metrics_log is not None:
+        self.metrics_log.close()
+    self.progress.end_task(self.task)
+    self.log(f"[{self.task}] done in {progress_lib.format_duration(summary['wall_time'])}: "
+             f"distilled dataset trains fresh students to {summary['return_mean']:.1f} +- "
+             f"{summary['return_std']:.1f} (over {summary['num_students']} students); the "
+             f"all-zero dataset gives {summary['zero_dataset_return']:.1f}")
+    return summary
+
+  def restore(self, resume: str) -> tuple[distill_lib.DistillState, int]:
+    """The state to start from and its generation: the latest usable checkpoint, or a new
+    state (ES mean at zero)."""
+    state = distill_lib.init_state(self.components, self.config.seed)
+    latest = self.ckpt.latest_step()
+    if latest is not None and resume == "never":
+      raise checkpoints.CheckpointError(
+          f"{self.workdir} already holds a run (checkpoint at generation {latest}); resume it "
+          "with --resume=auto, replace it with --overwrite, or use another workdir")
+    restored = None
+    if resume != "never":
+      replicated = sharding.replicated_sharding()
+      abstract = jax.tree.map(
+          lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
+          jax.eval_shape(lambda: _to_storable(state)))
+      restored = self.ckpt.restore(abstract, self._check_meta, log=self.log)
+    if restored is None:
+      if resume == "must":
+        raise checkpoints.CheckpointError(f"--resume=must but {self.workdir} has no checkpoint")
+      return state, 0
+    done, stored, _ = restored
+    if done > self.num_gens:
+      raise checkpoints.CheckpointError(
+          f"the checkpoint in {self.workdir} is at generation {done}, beyond the requested "
+          f"{self.num_gens}")
+    self.log(f"[{self.task}] resuming from the checkpoint at generation {done}/{self.num_gens}")
+    return distill_lib.canonicalize_state(self.step, _from_storable(stored)), done
+
+  def _check_meta(self, meta: dict) -> None:
+    diff = config_lib.config_differences(meta.get("config", {}), self.config.to_dict(),
+                                         ignore=config_lib.RESUMABLE_CHANGES)
+    if diff:
+      raise checkpoints.CheckpointError(
+          f"the checkpoint in {self.workdir} was made with a different config "
+          f"({', '.join(diff)} differ); use another workdir, the same config to resume, or "
+          "--overwrite to replace it")
+
+  def open_outputs(self, done: int) -> None:
+    """metrics.jsonl (cut back to `done`) and config.json; process 0 only."""
+    if not self.writer:
+      return
+    self.metrics_log = metrics_log_lib.MetricsLog(self.workdir, self.task, self.config.log,
+                                                  self.config.to_dict(), done)
+    with open(os.path.join(self.workdir, "config.json"), "w") as f:
+      json.dump(self.config.to_dict(), f, indent=2, sort_keys=True)
+
+  def _checkpoint_meta(self) -> dict:
+    info = self.components.info
+    as_list = lambda x: None if x is None else np.asarray(x).tolist()  # noqa: E731
+    return {"config": self.config.to_dict(), "config_hash": self.hash, "task": self.task,
+            "backend": info.backend, "normalization": info.normalization,
+            "obs_mean": as_list(info.obs_mean), "obs_var": as_list(info.obs_var)}
+
+  def run_generations(self, state, done: int):
+    """Runs the remaining generations in host calls; checkpoints, metrics and progress."""
+    config, components = self.config, self.components
+    plan = distill_lib.plan_host_calls(done, self.num_gens, config.log.generations_per_call)
+    runs = {n: distill_lib.make_distill_run(self.step, n) for n in set(plan)}
+    self.log(f"[{self.task}] distilling D={config.dataset.size} (obs {components.obs_size}, "
+             f"act {components.act_size}) with {config.es.strategy} popsize "
+             f"{config.es.population_size}, HaDES-{config.hades.mode[0].upper()} x"
+             f"{config.hades.num_students} students, {self.num_gens} generations, "
+             f"{components.env_steps_per_generation} env steps/generation")
+    if jax.process_count() > 1:
+      for run in runs.values():
+        run.lower(state).compile()
+      sharding.sync_processes("hades_distill_compiled")
+    meta = self._checkpoint_meta()
+    every = max(1, config.checkpoint.every_generations)
+    timed_gens, timed_seconds, compiled = 0, 0.0, set()
+    self.progress.start_task(self.task, self.num_gens, done)
+    with _StopFlag() as stop:
+      for chunk in plan:
+        t0 = time.time()
+        state, metrics = runs[chunk](state)
+        metrics = jax.device_get(metrics)
+        dt = time.time() - t0
+        if chunk in compiled:  # A first call includes compilation.
+          timed_gens, timed_seconds = timed_gens + chunk, timed_seconds + dt
+        compiled.add(chunk)
+        if np.any(metrics["fitness/nonfinite"] == config.es.population_size):
+          raise FloatingPointError(
+              f"[{self.task}] every candidate of a generation after {done} has a non-finite "
+              f"fitness; stopping with the checkpoint at generation "
+              f"{self.ckpt.latest_step() or 0} kept (lower the ES learning rate / sigma or the "
+              "BC learning rate)")
+        rows = self._rows(metrics, done, chunk, dt)
+        if self.metrics_log is not None:
+          self.metrics_log.write(rows)
+        previous, done = done, done + chunk
+        if done // every > previous // every or done == self.num_gens or stop.signal:
+          self.ckpt.save(done, _to_storable(state), meta,
+                         {"fitness/best": rows[-1]["fitness/best"]})
+        sec_per_gen = timed_seconds / timed_gens if timed_gens else dt / chunk
+        last = rows[-1]
+        self.progress.update(progress_lib.GenerationStats(
+            self.task, done, self.num_gens, last["fitness/mean"], last["fitness/max"],
+            last["fitness/best"], last["env_steps_per_s"], dt / chunk,
+            (self.num_gens - done) * sec_per_gen))
+        if stop.signal and done < self.num_gens:
+          raise Interrupted(f"[{self.task}] stopped by signal {stop.signal} at generation "
+                            f"{done}; checkpoint saved, run the same command again to resume")
+    if timed_gens:
+      self.sec_per_generation = timed_seconds / timed_gens
+    return state
+
+  def _rows(self, metrics: dict, done: int, chunk: int, dt: float) -> list[dict]:
+    """One metrics row per generation of a host call."""
+    rows = []
+    for i in range(chunk):
+      row = {"generation": done + i + 1}
+      row.update({k: float(v[i]) for k, v in metrics.items()})
+      row["env_steps_per_s"] = self.components.env_steps_per_generation / (dt / chunk)
+      row["wall_time"] = time.time() - self.t_start
+      rows.append(row)
+    return rows
+
+  def write_results(self, state) -> dict:
+    """dataset.npz (ES mean + best candidate) and summary.json (fresh students on it)."""
+    config, components = self.config, self.components
+    dataset = distill_lib.mean_dataset(components, state)
+    best = distill_lib.best_dataset(components, state)
+    if self.writer:
+      dataset_lib.save(os.path.join(self.workdir, "dataset.npz"), dataset,
+                       dataclasses.replace(components.info,
+                                           source=os.path.abspath(self.workdir)),
+                       best_states=best.states, best_actions=best.actions,
+                       generations=np.asarray(self.num_gens), config_hash=np.array(self.hash))
+    final = config.final_eval
+    score = evaluation.make_dataset_scorer(
+        self.task, components.info, components.student, final.num_students,
+        final.num_envs or config.eval.num_envs, final.num_steps)
+    zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
+    summary = score(dataset, config.seed + 1)
+    summary["zero_dataset_return"] = score(zero, config.seed + 1)["return_mean"]
+    summary.update(generations=self.num_gens, config_hash=self.hash,
+                   wall_time=time.time() - self.t_start,
+                   sec_per_generation=self.sec_per_generation)
+    if self.writer:
+      with open(os.path.join(self.workdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+      self.metrics_log.log_summary(summary)
+    return summary

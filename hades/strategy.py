@@ -1,0 +1,100 @@
+"""ES strategies: any distribution-based evosax algorithm, built from `config.es`.
+
+evosax minimises; the generation step hands it `-fitness`. The ES mean starts at the template
+(the all-zero dataset, the paper's init).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import jax.numpy as jnp
+import optax
+
+from hades.errors import ConfigError
+
+if TYPE_CHECKING:
+  from evosax.algorithms.distribution_based.base import DistributionBasedAlgorithm
+
+# Strategies whose population is split into mirrored pairs.
+_NEEDS_EVEN = ("ARS", "ASEBO", "CR_FM_NES", "ESMC", "NoiseReuseES", "PGPE", "PersistentES")
+# Strategies steered by a surrogate gradient the user sets in their state each generation.
+_NEEDS_GRADIENT = ("GuidedES",)
+# Arguments hades knows how to supply (the rest must have defaults).
+_SUPPLIED = ("self", "population_size", "solution", "optimizer", "std_schedule",
+             "use_antithetic_sampling")
+
+
+def _registry() -> dict:
+  # Imported here: evosax creates arrays at import time, which starts the XLA backend, and
+  # launchers must be able to call jax.distributed.initialize() after importing hades.
+  import evosax.algorithms
+
+  return evosax.algorithms.distribution_based_algorithms
+
+
+def strategy_names() -> list[str]:
+  """Every distribution-based evosax strategy that `make_strategy` can build."""
+  return sorted(name for name, cls in _registry().items()
+                if not _missing_arguments(cls) and name not in _NEEDS_GRADIENT)
+
+
+def _missing_arguments(cls) -> list[str]:
+  params = inspect.signature(cls.__init__).parameters.values()
+  return [p.name for p in params if p.name not in _SUPPLIED and p.default is p.empty
+          and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def make_strategy(es_config, template: Any) -> tuple[DistributionBasedAlgorithm, Any]:
+  """Builds an evosax distribution-based strategy by name; returns (strategy, params).
+
+  Args:
+    es_config: `config.es` (strategy, population_size, sigma, learning_rate, antithetic).
+    template: a pytree with the evolved shapes (e.g. a SyntheticDataset of zeros).
+
+  Raises:
+    ConfigError: unknown strategy, one needing arguments hades does not supply, or a
+      population size the strategy cannot use (evosax's own assertions included).
+  """
+  import evosax.algorithms
+
+  name = es_config.strategy
+  registry = _registry()
+  if name not in registry:
+    population_based = name in evosax.algorithms.population_based_algorithms
+    hint = " (population-based strategies are not supported)" if population_based else ""
+    raise ConfigError(f"unknown ES strategy {name!r}{hint}; choose one of "
+                      f"{', '.join(strategy_names())}")
+  cls = registry[name]
+  missing = _missing_arguments(cls)
+  if name in _NEEDS_GRADIENT:
+    raise ConfigError(f"ES strategy {name} follows a surrogate gradient that hades does not "
+                      f"supply; choose one of {', '.join(strategy_names())}")
+  if missing:
+    raise ConfigError(f"ES strategy {name} needs arguments hades does not supply "
+                      f"({', '.join(missing)}); choose one of {', '.join(strategy_names())}")
+  popsize = es_config.population_size
+  if popsize < 1:
+    raise ConfigError(f"population size must be >= 1, got {popsize}")
+  accepted = inspect.signature(cls.__init__).parameters
+  antithetic = es_config.antithetic and "use_antithetic_sampling" in accepted
+  if (antithetic or name in _NEEDS_EVEN) and popsize % 2:
+    raise ConfigError(f"population size must be even for antithetic sampling ({name}), "
+                      f"got {popsize}")
+  kwargs = {}
+  if "optimizer" in accepted:
+    kwargs["optimizer"] = optax.adam(es_config.learning_rate)
+  if "std_schedule" in accepted:
+    kwargs["std_schedule"] = optax.constant_schedule(es_config.sigma)
+  if "use_antithetic_sampling" in accepted:
+    kwargs["use_antithetic_sampling"] = bool(es_config.antithetic)
+  try:
+    strategy = cls(popsize, template, **kwargs)
+  except AssertionError as e:  # evosax checks its arguments with assertions.
+    raise ConfigError(f"ES strategy {name} cannot use population_size={popsize}: "
+                      f"{e or 'evosax refused the settings'}") from None
+  params = strategy.default_params
+  if hasattr(params, "std_init"):
+    params = params.replace(std_init=jnp.asarray(es_config.sigma, jnp.float32))
+  return strategy, params

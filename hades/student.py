@@ -1,0 +1,72 @@
+"""The student stack: one place builds a student (network, init, BC) from its settings.
+
+Distillation (`distill.build`), scoring (`evaluation`), rendering and multi-task transfer all get
+their students here, so a dataset is always judged by the student it was made for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from hades import bc
+from hades import policy as policy_lib
+from hades import tasks
+from hades import types
+
+
+@dataclasses.dataclass(frozen=True)
+class StudentSettings:
+  """How a student is built and BC-trained (the fields of `config.student`).
+
+  Defaults are the paper's student: MLP 2x512 tanh, orthogonal init, full-batch Adam 5e-3 with
+  global-norm clip 0.5; bc_steps 0 means the task's paper default (400; 200 hopper/idp).
+  """
+
+  width: int = 512
+  depth: int = 2
+  activation: str = "tanh"
+  kernel_init: str = "orthogonal"
+  learning_rate: float = 5e-3
+  max_grad_norm: float = 0.5
+  bc_steps: int = 0
+
+  @classmethod
+  def for_task(cls, task: str, overrides: Mapping[str, Any] | None = None) -> StudentSettings:
+    """The paper's student updated with `overrides` (unknown keys ignored: a run's
+    `config.student` or flags); bc_steps <= 0 becomes the task's default."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    settings = cls(**{k: v for k, v in dict(overrides or {}).items() if k in names})
+    if settings.bc_steps <= 0:
+      settings = dataclasses.replace(settings, bc_steps=tasks.get_task(task).bc_steps)
+    return settings
+
+  def to_dict(self) -> dict:
+    return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Student:
+  """A student for one task's observation/action sizes.
+
+  Attributes:
+    settings: what it was built from.
+    policy: the network, apply(params, obs [..., obs]) -> (mean [..., act], log_std [act]).
+    init_params: keys [S] -> params [S, ...] (lax.map; see `policy.make_init_params`).
+    train: (params, dataset) -> (params, final BC loss), the Gaussian BC loop.
+  """
+
+  settings: StudentSettings
+  policy: policy_lib.GaussianMLP
+  init_params: types.InitParams
+  train: types.Train
+
+
+def make_student(obs_size: int, act_size: int, settings: StudentSettings) -> Student:
+  """Builds the student for a task with `obs_size` observations and `act_size` actions."""
+  policy = policy_lib.make_policy(act_size, settings.width, settings.depth, settings.activation,
+                                  settings.kernel_init)
+  return Student(settings, policy, policy_lib.make_init_params(policy, obs_size),
+                 bc.make_bc_train(policy, settings.bc_steps, settings.learning_rate,
+                                  settings.max_grad_norm))

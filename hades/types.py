@@ -1,0 +1,91 @@
+"""The functions and results passed between hades modules (cf. brax/training/types.py).
+
+Shapes: S students, P candidates, D data points, B parallel envs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+Params = Any  # A flax parameter pytree.
+PRNGKey = jax.Array
+
+
+class Policy(Protocol):
+  """A student network: apply(params, obs [..., obs]) -> (mean [..., act], log_std [act])."""
+
+  def apply(self, params: Params, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    ...
+
+
+class InitParams(Protocol):
+  """keys [S] -> params with a leading [S] student axis."""
+
+  def __call__(self, keys: PRNGKey) -> Params:
+    ...
+
+
+class Loss(Protocol):
+  """loss(params, data) -> [] scalar training loss of one student on one dataset."""
+
+  def __call__(self, params: Params, data: Any) -> jax.Array:
+    ...
+
+
+class Train(Protocol):
+  """train(params, data) -> (trained params, final loss []) for one student."""
+
+  def __call__(self, params: Params, data: Any) -> tuple[Params, jax.Array]:
+    ...
+
+
+@struct.dataclass
+class EvalResult:
+  """Outcome of one evaluation (N envs x T steps).
+
+  Attributes:
+    return_sum: [] sum of the returns of the episodes that finished within T steps.
+    return_sq_sum: [] sum of their squares (for the std over episodes).
+    num_episodes: [] how many episodes finished.
+    partial_return: [] mean over envs of the return accumulated by each env's last, unfinished
+      episode.
+  """
+
+  return_sum: jax.Array
+  return_sq_sum: jax.Array
+  num_episodes: jax.Array
+  partial_return: jax.Array
+
+  @property
+  def fitness(self) -> jax.Array:
+    """Mean return of finished episodes (the paper's fitness); when no episode finished, the
+    mean partial return, so fitness is always defined. Both agree once T >= episode length."""
+    finished = self.return_sum / jnp.maximum(self.num_episodes, 1)
+    return jnp.where(self.num_episodes > 0, finished, self.partial_return)
+
+
+class Evaluate(Protocol):
+  """evaluate(params, key) -> EvalResult of one student (a rollout)."""
+
+  def __call__(self, params: Params, key: PRNGKey) -> EvalResult:
+    ...
+
+
+@struct.dataclass
+class FitnessAux:
+  """Per-candidate diagnostics: episodes [P] (finished, summed over students), bc_loss [P]."""
+
+  episodes: jax.Array
+  bc_loss: jax.Array
+
+
+class PopulationFitness(Protocol):
+  """fitness(datasets [P, ...], key, fixed_params [S, ...]) -> (fitness [P], FitnessAux [P])."""
+
+  def __call__(self, datasets: Any, key: PRNGKey,
+               fixed_params: Params | None = None) -> tuple[jax.Array, FitnessAux]:
+    ...

@@ -1,0 +1,74 @@
+"""Config resolution: file < its per-task preset < command line, always."""
+
+import ml_collections
+import pytest
+
+import conftest
+from hades import config as config_lib
+from hades.configs import default
+from hades.configs import paper
+from hades.errors import ConfigError
+
+
+def test_paper_config_has_no_cpu_shortcuts():
+  resolved = config_lib.resolve_config(paper.get_config(), {"task": "ant"})
+  assert resolved.es.num_generations == 2000 and resolved.es.population_size == 2048
+  assert resolved.student.width == 512 and resolved.student.bc_steps == 400
+  assert config_lib.resolve_config(paper.get_config(), {"task": "hopper"}).student.bc_steps == 200
+
+
+def test_command_line_beats_the_task_preset():
+  # The CPU preset for ant says 25 generations; a value typed by the user wins.
+  typed = {"es.num_generations": 300, "task": "ant"}
+  config = default.get_config()
+  config.es.num_generations = 300  # As config_flags applies it before the task is known.
+  assert config_lib.resolve_config(config, typed).es.num_generations == 300
+  assert config_lib.resolve_config(default.get_config(), {"task": "ant"}).es.num_generations == 25
+  # The preset beats the file's value for the same field.
+  assert config_lib.resolve_config(default.get_config(), {"task": "walker"}).task == "walker2d"
+  assert config_lib.resolve_config(default.get_config(),
+                                   {"task": "walker"}).es.num_generations == 50
+
+
+def test_resolved_config_is_self_contained_and_idempotent():
+  resolved = config_lib.resolve_config(default.get_config(), {"task": "ant"})
+  assert "task_presets" not in resolved
+  again = config_lib.resolve_config(resolved)
+  assert again.to_dict() == resolved.to_dict()
+  assert config_lib.config_hash(again) == config_lib.config_hash(resolved)
+
+
+def test_task_defaults_fill_zero_fields():
+  config = conftest.tiny_config(task="walker", **{"student.bc_steps": 0})
+  config.task_presets = ml_collections.ConfigDict({"walker2d": {"es": {"sigma": 0.1}}})
+  resolved = config_lib.resolve_config(config)
+  assert resolved.task == "walker2d" and resolved.es.sigma == 0.1
+  assert resolved.student.bc_steps == 400
+  assert resolved.hades.num_students == 2  # 0: the mode's default.
+  fixed = config_lib.resolve_config(conftest.tiny_config(**{"hades.mode": "F"}))
+  assert fixed.hades.mode == "fixed" and fixed.hades.num_students == 1
+  with pytest.raises(ConfigError, match="HaDES-F trains one fixed student"):
+    config_lib.resolve_config(conftest.tiny_config(**{"hades.mode": "F",
+                                                      "hades.num_students": 3}))
+
+
+def test_unknown_override_is_a_config_error():
+  with pytest.raises(ConfigError, match="unknown config field 'es.nope'"):
+    config_lib.resolve_config(default.get_config(), {"es.nope": 1})
+
+
+def test_hash_ignores_logging_but_not_results():
+  a = config_lib.resolve_config(default.get_config())
+  b = config_lib.resolve_config(default.get_config(), {"log.generations_per_call": 2,
+                                                       "checkpoint.keep_latest": 5})
+  c = config_lib.resolve_config(default.get_config(), {"es.sigma": 0.05})
+  assert config_lib.config_hash(a) == config_lib.config_hash(b)
+  assert config_lib.config_hash(a) != config_lib.config_hash(c)
+
+
+def test_config_differences_ignores_prefixes():
+  a = {"es": {"num_generations": 10, "sigma": 0.03}, "log": {"x": 1}}
+  b = {"es": {"num_generations": 20, "sigma": 0.05}, "log": {"x": 2}}
+  assert config_lib.config_differences(a, b) == ["es.num_generations", "es.sigma", "log.x"]
+  assert config_lib.config_differences(a, b, ignore=("es.num_generations", "log.")) == [
+      "es.sigma"]
