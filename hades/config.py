@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import ml_collections
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
 from hades import tasks
-from hades.errors import ConfigError
+from hades.errors import ConfigError, InputError
 
 # Fields that do not change a run's results (how it logs and checkpoints).
 NON_RESULT_FIELDS = ("log.", "checkpoint.")
@@ -49,6 +50,21 @@ def config_hash(config: ml_collections.ConfigDict | dict,
   fields = {k: v for k, v in flatten(d) if not k.startswith(ignore)}
   text = json.dumps(fields, sort_keys=True, default=str)
   return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_config_json(directory: str) -> dict | None:
+  """`directory`/config.json (a run's resolved config), or None when there is none.
+
+  Raises InputError when the file exists but cannot be read.
+  """
+  path = os.path.join(directory, "config.json")
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise InputError(f"cannot read {path}: {e}") from None
 
 
 def resolve_config(config: ml_collections.ConfigDict,

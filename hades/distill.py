@@ -42,6 +42,7 @@ class Components:
     strategy, es_params: the evosax strategy over datasets and its parameters.
     info: task, backend and observation normalisation of the datasets.
     env_steps_per_generation: env steps one generation takes (for steps/s).
+    candidates_per_chunk: candidates each device trains and evaluates at once (0: all).
   """
 
   task: str
@@ -54,6 +55,7 @@ class Components:
   es_params: Any
   info: dataset_lib.DatasetInfo
   env_steps_per_generation: int
+  candidates_per_chunk: int = 0
 
 
 def load_obs_stats(config: ml_collections.ConfigDict, obs_size: int):
@@ -92,13 +94,16 @@ def build(config: ml_collections.ConfigDict) -> Components:
       config.hades.num_students)
   template = dataset_lib.zeros(config.dataset.size, obs_size, act_size)
   strategy, es_params = strategy_lib.make_strategy(config.es, template)
-  sharding.check_population_divides(config.es.population_size, sharding.make_mesh())
   info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
                                  obs_mean, obs_var)
   steps = (config.es.population_size * config.hades.num_students * config.eval.num_envs
            * config.eval.num_steps)
-  return Components(task, obs_size, act_size, settings, student.init_params,
-                    population_fitness, strategy, es_params, info, steps)
+  components = Components(task, obs_size, act_size, settings, student.init_params,
+                          population_fitness, strategy, es_params, info, steps,
+                          config.es.candidates_per_chunk)
+  make_population_evaluator(population_fitness, config.es.population_size,
+                            components.candidates_per_chunk)  # Validates the chunk size.
+  return components
 
 
 @struct.dataclass
@@ -162,12 +167,51 @@ def canonicalize_state(step, state) -> DistillState:
   return jax.jit(lambda s: jax.tree.map(cast, s, out_shapes), out_shardings=replicated)(state)
 
 
+def make_population_evaluator(population_fitness: types.PopulationFitness,
+                              population_size: int, candidates_per_chunk: int = 0,
+                              mesh: jax.sharding.Mesh | None = None) -> types.PopulationFitness:
+  """Returns evaluate(population [P], key, fixed_params) -> (fitness [P], FitnessAux [P]), both
+  replicated over `mesh`.
+
+  Each device evaluates its P / num_devices candidates (`shard_map`) in `lax.map` chunks of
+  `candidates_per_chunk` vmapped candidates (0: all of them at once), so memory grows with the
+  chunk, not with the population. Every candidate gets the same inputs (common random keys)
+  whatever the device count or chunk, and the results are gathered exactly (no arithmetic).
+  """
+  mesh = sharding.make_mesh() if mesh is None else mesh
+  sharding.check_population_divides(population_size, mesh)
+  local = population_size // mesh.size
+  chunk = candidates_per_chunk or local
+  if chunk < 1 or local % chunk:
+    raise ConfigError(f"es.candidates_per_chunk={candidates_per_chunk} must divide the "
+                      f"{local} candidates of each of the {mesh.size} devices")
+
+  def per_device(population, key, fixed_params):
+    chunks = jax.tree.map(lambda x: x.reshape((local // chunk, chunk) + x.shape[1:]),
+                          population)
+    out = jax.lax.map(lambda group: population_fitness(group, key, fixed_params), chunks)
+    return jax.tree.map(lambda x: x.reshape((local,) + x.shape[2:]), out)
+
+  by_candidate = jax.sharding.PartitionSpec(sharding.POPULATION_AXIS)
+  whole = jax.sharding.PartitionSpec()
+  evaluate_shards = jax.shard_map(per_device, mesh=mesh, in_specs=(by_candidate, whole, whole),
+                                  out_specs=by_candidate, check_vma=False)
+  replicated = sharding.replicated_sharding(mesh)
+
+  def evaluate(population, key, fixed_params=None):
+    out = evaluate_shards(population, key, fixed_params)
+    return jax.lax.with_sharding_constraint(out, replicated)  # All-gather: exact.
+
+  return evaluate
+
+
 def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = None):
   """Returns step(state) -> (state, metrics): one generation, pure and jittable.
 
-  The candidates (and all their BC training and evaluation) are split over `mesh` (default:
-  all devices) along the population axis; the ES state stays replicated. With one device this
-  is the plain computation: one code path for 1 or N devices.
+  ask and tell run replicated on every device (the same arithmetic as on one device); the
+  candidates' BC training and evaluation are split over `mesh` (default: all devices) along
+  the population axis (`make_population_evaluator`). With one device this is the plain
+  computation: one code path for 1 or N devices, and the same result.
 
   metrics is a dict of scalars: fitness/{mean,max,min,std} over finite candidates,
   fitness/best (best candidate so far), fitness/nonfinite (count), episodes/mean, bc_loss/mean
@@ -175,16 +219,13 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
   """
   strategy, es_params = components.strategy, components.es_params
   popsize = strategy.population_size
-  mesh = sharding.make_mesh() if mesh is None else mesh
-  sharding.check_population_divides(popsize, mesh)
-  by_candidate = sharding.by_candidate_sharding(mesh)
+  evaluate = make_population_evaluator(components.population_fitness, popsize,
+                                       components.candidates_per_chunk, mesh)
 
   def step(state: DistillState):
     key, ask_key, fitness_key, tell_key = jax.random.split(state.key, 4)
     population, es_state = strategy.ask(ask_key, state.es_state, es_params)
-    population = jax.lax.with_sharding_constraint(population, by_candidate)
-    fitness, aux = components.population_fitness(population, fitness_key, state.fixed_params)
-    fitness = jax.lax.with_sharding_constraint(fitness, by_candidate)
+    fitness, aux = evaluate(population, fitness_key, state.fixed_params)
     finite = jnp.isfinite(fitness)
     # evosax minimises; non-finite candidates rank worst (a huge loss) and never poison the ES.
     loss = jnp.where(finite, -fitness, jnp.finfo(jnp.float32).max)

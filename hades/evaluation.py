@@ -6,13 +6,13 @@ transfer report and the studies all call `make_dataset_scorer`.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
 
+from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
 from hades import rollout
@@ -27,11 +27,7 @@ Scorer = Callable[[dataset_lib.SyntheticDataset, int], dict]
 
 def load_run_config(dataset_path: str) -> dict:
   """The resolved config.json that launch.distill wrote next to `dataset_path` ({} if none)."""
-  path = os.path.join(os.path.dirname(os.path.abspath(dataset_path)), "config.json")
-  if not os.path.isfile(path):
-    return {}
-  with open(path) as f:
-    return json.load(f)
+  return config_lib.read_config_json(os.path.dirname(os.path.abspath(dataset_path))) or {}
 
 
 def student_settings(task: str, student: Mapping[str, Any] | None = None

@@ -98,17 +98,6 @@ def remove_outputs(workdir: str) -> None:
       os.remove(path)
 
 
-def _saved_config(workdir: str) -> dict | None:
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return None
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except (OSError, json.JSONDecodeError):
-    return None
-
-
 def check_outputs_match(workdir: str, config: ml_collections.ConfigDict) -> None:
   """Refuses a workdir whose results (without a checkpoint to compare) come from another config.
 
@@ -119,7 +108,7 @@ def check_outputs_match(workdir: str, config: ml_collections.ConfigDict) -> None
     return
   has_results = any(os.path.exists(os.path.join(workdir, n))
                     for n in ("dataset.npz", "summary.json"))
-  saved = _saved_config(workdir)
+  saved = config_lib.read_config_json(workdir)
   if not has_results:
     return
   diff = (["config.json missing"] if saved is None else

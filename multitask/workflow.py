@@ -13,6 +13,7 @@ import ml_collections
 import numpy as np
 
 import checkpoints
+from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import evaluation
 from hades import tasks as tasks_lib
@@ -144,14 +145,7 @@ def _changed_datasets(meta: dict, current: dict[str, str]) -> list[str]:
 
 def _read_meta(out_dir: str) -> dict | None:
   """WORKDIR/multitask/config.json, or None if there is none."""
-  path = os.path.join(out_dir, "config.json")
-  if not os.path.exists(path):
-    return None
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except (OSError, json.JSONDecodeError) as e:
-    raise checkpoints.CheckpointError(f"cannot read {path}: {e}") from None
+  return config_lib.read_config_json(out_dir)
 
 
 def load_generalist(workdir: str):
