@@ -84,7 +84,8 @@ def distill(config: ml_collections.ConfigDict, workdir: str,
         remove_outputs(workdir)
       else:
         check_outputs_match(workdir, config)
-    sharding.sync_processes("hades_workdir_ready")  # Others restore only once it is settled.
+    # The other processes restore only once process 0 has settled the workdir.
+    sharding.sync_processes(f"hades_workdir_ready_{components.task}")
     return _Run(config, components, workdir, log, progress, writer).execute(resume)
 
 
@@ -264,7 +265,7 @@ class _Run:
     if jax.process_count() > 1:
       for run in runs.values():
         run.lower(state).compile()
-      sharding.sync_processes("hades_distill_compiled")
+      sharding.sync_processes(f"hades_distill_compiled_{self.task}")
     meta = self._checkpoint_meta()
     every = max(1, config.checkpoint.every_generations)
     timed_gens, timed_seconds, compiled = 0, 0.0, set()
