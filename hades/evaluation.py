@@ -19,9 +19,6 @@ from hades import rollout
 from hades import student as student_lib
 from hades import tasks
 
-# The paper's student (used when a dataset comes without a run config).
-PAPER_STUDENT = student_lib.StudentSettings()
-
 Scorer = Callable[[dataset_lib.SyntheticDataset, int], dict]
 
 

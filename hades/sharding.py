@@ -22,12 +22,6 @@ def replicated_sharding(mesh: jax.sharding.Mesh | None = None) -> jax.sharding.N
                                     jax.sharding.PartitionSpec())
 
 
-def by_candidate_sharding(mesh: jax.sharding.Mesh | None = None) -> jax.sharding.NamedSharding:
-  """The leading (population) axis split over the mesh."""
-  return jax.sharding.NamedSharding(make_mesh() if mesh is None else mesh,
-                                    jax.sharding.PartitionSpec(POPULATION_AXIS))
-
-
 def check_population_divides(population_size: int, mesh: jax.sharding.Mesh) -> None:
   if population_size % mesh.size:
     raise ConfigError(f"population size {population_size} is not divisible by the "
