@@ -101,8 +101,7 @@ def build(config: ml_collections.ConfigDict) -> Components:
   components = Components(task, obs_size, act_size, settings, student.init_params,
                           population_fitness, strategy, es_params, info, steps,
                           config.es.candidates_per_chunk)
-  make_population_evaluator(population_fitness, config.es.population_size,
-                            components.candidates_per_chunk)  # Validates the chunk size.
+  chunk_shape(config.es.population_size, components.candidates_per_chunk, sharding.make_mesh())
   return components
 
 
@@ -167,6 +166,18 @@ def canonicalize_state(step, state) -> DistillState:
   return jax.jit(lambda s: jax.tree.map(cast, s, out_shapes), out_shardings=replicated)(state)
 
 
+def chunk_shape(population_size: int, candidates_per_chunk: int,
+                mesh: jax.sharding.Mesh) -> tuple[int, int]:
+  """(candidates per device, candidates per chunk); raises ConfigError when they do not fit."""
+  sharding.check_population_divides(population_size, mesh)
+  local = population_size // mesh.size
+  chunk = candidates_per_chunk or local
+  if chunk < 1 or local % chunk:
+    raise ConfigError(f"es.candidates_per_chunk={candidates_per_chunk} must divide the "
+                      f"{local} candidates of each of the {mesh.size} devices")
+  return local, chunk
+
+
 def make_population_evaluator(population_fitness: types.PopulationFitness,
                               population_size: int, candidates_per_chunk: int = 0,
                               mesh: jax.sharding.Mesh | None = None) -> types.PopulationFitness:
@@ -179,12 +190,7 @@ def make_population_evaluator(population_fitness: types.PopulationFitness,
   whatever the device count or chunk, and the results are gathered exactly (no arithmetic).
   """
   mesh = sharding.make_mesh() if mesh is None else mesh
-  sharding.check_population_divides(population_size, mesh)
-  local = population_size // mesh.size
-  chunk = candidates_per_chunk or local
-  if chunk < 1 or local % chunk:
-    raise ConfigError(f"es.candidates_per_chunk={candidates_per_chunk} must divide the "
-                      f"{local} candidates of each of the {mesh.size} devices")
+  local, chunk = chunk_shape(population_size, candidates_per_chunk, mesh)
 
   def per_device(population, key, fixed_params):
     chunks = jax.tree.map(lambda x: x.reshape((local // chunk, chunk) + x.shape[1:]),
