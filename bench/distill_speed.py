@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import runpy
 import time
 import jax
 import jax.numpy as jnp
@@ -23,23 +22,11 @@ import jax.numpy as jnp
 from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import distill
+from hades import sharding
 from hades import student as student_lib
 from hades import tasks
 
-
-def _load_config(path: str, sets: list[str], task: str):
-  """The config file, its preset for `task`, then the --set values (which always win)."""
-  config = runpy.run_path(path)["get_config"]()
-  overrides = {"task": task}
-  for item in sets:
-    key, value = item.split("=", 1)
-    node = config
-    *parents, leaf = key.split(".")
-    for p in parents:
-      node = node[p]
-    old = node[leaf]
-    overrides[key] = value == "True" if isinstance(old, bool) else type(old)(value)
-  return config_lib.resolve_config(config, overrides)
+sharding.request_exact_cpu_math()  # As the launchers run.
 
 
 def _time(fn, *args, repeats: int):
@@ -61,7 +48,7 @@ def main():
   parser.add_argument("--repeats", type=int, default=2)
   args = parser.parse_args()
 
-  config = _load_config(args.config, args.set, args.task)
+  config = config_lib.load_config_file(args.config, args.task, args.set)
   c = distill.build(config)
   P, S = config.es.population_size, config.hades.num_students
   N, T = config.eval.num_envs, config.eval.num_steps

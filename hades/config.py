@@ -99,6 +99,22 @@ def resolve_config(config: ml_collections.ConfigDict,
   return config
 
 
+def load_config_file(path: str, task: str, assignments: list[str] = ()) -> ml_collections.ConfigDict:
+  """Resolved config from a config file, its preset for `task`, then "key=value" assignments
+  (typed like the field they set; they always win). For scripts without absl flags (bench/)."""
+  import runpy  # noqa: PLC0415
+
+  config = runpy.run_path(path)["get_config"]()
+  overrides = {"task": task}
+  for item in assignments:
+    key, value = item.split("=", 1)
+    old = config
+    for part in key.split("."):
+      old = old[part]
+    overrides[key] = value == "True" if isinstance(old, bool) else type(old)(value)
+  return resolve_config(config, overrides)
+
+
 def _set(config: ml_collections.ConfigDict, key: str, value: Any) -> None:
   *path, leaf = key.split(".")
   node = config

@@ -181,32 +181,25 @@ def chunk_shape(population_size: int, candidates_per_chunk: int,
 def make_population_evaluator(population_fitness: types.PopulationFitness,
                               population_size: int, candidates_per_chunk: int = 0,
                               mesh: jax.sharding.Mesh | None = None) -> types.PopulationFitness:
-  """Returns evaluate(population [P], key, fixed_params) -> (fitness [P], FitnessAux [P]), both
-  replicated over `mesh`.
+  """Returns evaluate(population [P], key, fixed_params) -> (fitness [P], FitnessAux [P]) for
+  use inside `shard_map` over `mesh`: every device holds the whole population, evaluates its
+  own P / num_devices candidates, and all of them get every result (one exact `all_gather`).
 
-  Each device evaluates its P / num_devices candidates (`shard_map`) in `lax.map` chunks of
-  `candidates_per_chunk` vmapped candidates (0: all of them at once), so memory grows with the
-  chunk, not with the population. Every candidate gets the same inputs (common random keys)
-  whatever the device count or chunk, and the results are gathered exactly (no arithmetic).
+  Each device works through its candidates in `lax.map` chunks of `candidates_per_chunk`
+  vmapped candidates (0: all of them at once), so memory grows with the chunk, not with the
+  population. Every candidate gets the same inputs (common random keys) whatever the device
+  count or chunk.
   """
   mesh = sharding.make_mesh() if mesh is None else mesh
   local, chunk = chunk_shape(population_size, candidates_per_chunk, mesh)
 
-  def per_device(population, key, fixed_params):
-    chunks = jax.tree.map(lambda x: x.reshape((local // chunk, chunk) + x.shape[1:]),
-                          population)
-    out = jax.lax.map(lambda group: population_fitness(group, key, fixed_params), chunks)
-    return jax.tree.map(lambda x: x.reshape((local,) + x.shape[2:]), out)
-
-  by_candidate = jax.sharding.PartitionSpec(sharding.POPULATION_AXIS)
-  whole = jax.sharding.PartitionSpec()
-  evaluate_shards = jax.shard_map(per_device, mesh=mesh, in_specs=(by_candidate, whole, whole),
-                                  out_specs=by_candidate, check_vma=False)
-  replicated = sharding.replicated_sharding(mesh)
-
   def evaluate(population, key, fixed_params=None):
-    out = evaluate_shards(population, key, fixed_params)
-    return jax.lax.with_sharding_constraint(out, replicated)  # All-gather: exact.
+    first = jax.lax.axis_index(sharding.POPULATION_AXIS) * local
+    mine = jax.tree.map(lambda x: jax.lax.dynamic_slice_in_dim(x, first, local), population)
+    chunks = jax.tree.map(lambda x: x.reshape((local // chunk, chunk) + x.shape[1:]), mine)
+    out = jax.lax.map(lambda group: population_fitness(group, key, fixed_params), chunks)
+    out = jax.tree.map(lambda x: x.reshape((local,) + x.shape[2:]), out)
+    return jax.lax.all_gather(out, sharding.POPULATION_AXIS, tiled=True)  # Copies: exact.
 
   return evaluate
 
@@ -214,15 +207,19 @@ def make_population_evaluator(population_fitness: types.PopulationFitness,
 def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = None):
   """Returns step(state) -> (state, metrics): one generation, pure and jittable.
 
-  ask and tell run replicated on every device (the same arithmetic as on one device); the
-  candidates' BC training and evaluation are split over `mesh` (default: all devices) along
-  the population axis (`make_population_evaluator`). With one device this is the plain
-  computation: one code path for 1 or N devices, and the same result.
+  The whole generation runs in `shard_map` over `mesh` (default: all devices) with the state
+  replicated: every device runs ask and tell on its own copy, the same program as on one
+  device, and BC-trains and evaluates its share of the candidates
+  (`make_population_evaluator`); the only cross-device operation is the exact gather of the
+  fitness. XLA is left no partitioning decision that could change a sum's order, so the
+  result is bit-identical on any number of devices (with exact CPU math, see
+  `sharding.request_exact_cpu_math`).
 
   metrics is a dict of scalars: fitness/{mean,max,min,std} over finite candidates,
   fitness/best (best candidate so far), fitness/nonfinite (count), episodes/mean, bc_loss/mean
   (over finite candidates).
   """
+  mesh = sharding.make_mesh() if mesh is None else mesh
   strategy, es_params = components.strategy, components.es_params
   popsize = strategy.population_size
   evaluate = make_population_evaluator(components.population_fitness, popsize,
@@ -254,7 +251,8 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
     es_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), es_state)
     return DistillState(es_state, key, state.generation + 1, state.fixed_params), metrics
 
-  return step
+  whole = jax.sharding.PartitionSpec()
+  return jax.shard_map(step, mesh=mesh, in_specs=whole, out_specs=whole, check_vma=False)
 
 
 def make_distill_run(step, num_generations: int, mesh: jax.sharding.Mesh | None = None):

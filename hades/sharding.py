@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import os
+
 import jax
 import numpy as np
 
 from hades.errors import ConfigError
 
 POPULATION_AXIS = "population"
+
+# XLA:CPU contracts a * b + c into one fused multiply-add (FMA) wherever its fusions allow, and a
+# 1-device program and an N-device (partitioned) one fuse differently, so the same Brax step
+# rounded differently on 1 and N devices and 1000-step returns drifted apart. Without FMA
+# instructions (AVX is the widest x86 ISA without them) every op rounds the same way whatever
+# the fusion: same dataset on any device count, at no measured cost (bench/distill_speed.py).
+EXACT_CPU_ISA = "AVX"
+
+
+def request_exact_cpu_math() -> None:
+  """Caps XLA:CPU at `EXACT_CPU_ISA` unless XLA_FLAGS already names an ISA.
+
+  Takes effect only if called before the backend starts (the launchers do it on import).
+  A user who prefers native speed over device-count invariance sets
+  XLA_FLAGS=--xla_cpu_max_isa=<ISA> (e.g. AVX2) themselves. GPUs are unaffected.
+  """
+  flags = os.environ.get("XLA_FLAGS", "")
+  if "--xla_cpu_max_isa" not in flags:
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_max_isa={EXACT_CPU_ISA}".strip()
 
 
 def make_mesh(devices=None) -> jax.sharding.Mesh:

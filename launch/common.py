@@ -35,6 +35,10 @@ from hades import config as _config
 from hades import errors as _errors
 from hades import progress as _progress
 from hades import runner as _runner
+from hades import sharding as _sharding
+
+# Before the backend starts: the same result on any number of CPU devices.
+_sharding.request_exact_cpu_math()
 
 # Bad input: reported as one `error: ...` line on stderr with exit status 2, no traceback. Any
 # other exception is a bug and keeps its traceback (exit status 1).

@@ -1,6 +1,8 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+import pytest
 
 from hades import bc
 from hades import dataset as dataset_lib
@@ -28,3 +30,14 @@ def test_zero_steps_returns_initial_params():
   data = dataset_lib.zeros(3, 4, 2)
   trained, _ = bc.make_bc_train(policy, num_steps=0)(params, data)
   jax.tree.map(np.testing.assert_array_equal, trained, params)
+
+
+@pytest.mark.parametrize("scale", [0.1, 10.0])  # Under and over the norm of 0.5.
+def test_clip_by_global_norm_matches_optax(scale):
+  grads = {"w": scale * jnp.arange(6.0).reshape(2, 3) / 7.0, "b": scale * jnp.ones(3) / 3.0}
+  ours, _ = bc.clip_by_global_norm(0.5).update(grads, None)
+  ref, _ = optax.clip_by_global_norm(0.5).update(grads, optax.EmptyState())
+  for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(ref)):
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+  expected = min(float(optax.global_norm(grads)), 0.5)
+  assert float(optax.global_norm(ours)) == pytest.approx(expected, rel=1e-6)

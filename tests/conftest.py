@@ -6,6 +6,10 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from hades import sharding  # noqa: E402
+
+sharding.request_exact_cpu_math()  # As the launchers do, before any test starts the backend.
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE_DIR = os.path.join(os.path.dirname(REPO), "shared", "reference")
 
