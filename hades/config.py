@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import runpy
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -99,11 +100,10 @@ def resolve_config(config: ml_collections.ConfigDict,
   return config
 
 
-def load_config_file(path: str, task: str, assignments: list[str] = ()) -> ml_collections.ConfigDict:
+def load_config_file(path: str, task: str,
+                     assignments: list[str] = ()) -> ml_collections.ConfigDict:
   """Resolved config from a config file, its preset for `task`, then "key=value" assignments
   (typed like the field they set; they always win). For scripts without absl flags (bench/)."""
-  import runpy  # noqa: PLC0415
-
   config = runpy.run_path(path)["get_config"]()
   overrides = {"task": task}
   for item in assignments:
