@@ -15,7 +15,8 @@ POPULATION_AXIS = "population"
 # 1-device program and an N-device (partitioned) one fuse differently, so the same Brax step
 # rounded differently on 1 and N devices and 1000-step returns drifted apart. Without FMA
 # instructions (AVX is the widest x86 ISA without them) every op rounds the same way whatever
-# the fusion: same dataset on any device count, at no measured cost (bench/distill_speed.py).
+# the fusion: same dataset on any device count, for about 25% more time per generation on a
+# 2-core AVX2 CPU (BC loses FMA; README, Speed).
 EXACT_CPU_ISA = "AVX"
 
 
