@@ -11,7 +11,8 @@ THIRD_PARTY = {"jax": "jax", "flax": "flax", "optax": "optax", "evosax": "evosax
                "orbax": "orbax-checkpoint", "chex": "chex", "absl": "absl-py",
                "ml_collections": "ml-collections", "numpy": "numpy", "matplotlib": "matplotlib",
                "pytest": "pytest", "imageio": "imageio", "mujoco": "mujoco", "PIL": "pillow",
-               "tensorboardX": "tensorboardX", "rich": "rich", "wandb": "wandb"}
+               "tensorboardX": "tensorboardX", "rich": "rich", "wandb": "wandb",
+               "gymnax": "gymnax"}
 LAYERS = {"launch": 3, "multitask": 2, "hades": 1, "checkpoints": 0}
 
 
