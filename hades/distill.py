@@ -24,6 +24,7 @@ from hades import strategy as strategy_lib
 from hades import student as student_lib
 from hades import tasks
 from hades import types
+from hades import validation as validation_lib
 from hades.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Components:
     info: task, backend and observation normalisation of the datasets.
     env_steps_per_generation: env steps one generation takes (for steps/s).
     candidates_per_chunk: candidates each device trains and evaluates at once (0: all).
+    validation: how the ES mean is validated (None: never; the final mean is the result).
   """
 
   task: str
@@ -56,6 +58,7 @@ class Components:
   info: dataset_lib.DatasetInfo
   env_steps_per_generation: int
   candidates_per_chunk: int = 0
+  validation: validation_lib.Validation | None = None
 
 
 def load_obs_stats(config: ml_collections.ConfigDict, obs_size: int):
@@ -96,11 +99,15 @@ def build(config: ml_collections.ConfigDict) -> Components:
   strategy, es_params = strategy_lib.make_strategy(config.es, template)
   info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
                                  obs_mean, obs_var)
+  validation = validation_lib.make_validation(
+      student.init_params, student.train, evaluate, strategy._unravel_solution,
+      config.validation.every_generations, config.es.num_generations,
+      config.validation.num_students)
   steps = (config.es.population_size * config.hades.num_students * config.eval.num_envs
            * config.eval.num_steps)
   components = Components(task, obs_size, act_size, settings, student.init_params,
                           population_fitness, strategy, es_params, info, steps,
-                          config.es.candidates_per_chunk)
+                          config.es.candidates_per_chunk, validation)
   chunk_shape(config.es.population_size, components.candidates_per_chunk, sharding.make_mesh())
   return components
 
@@ -114,12 +121,14 @@ class DistillState:
     key: PRNG key for the next generation.
     generation: [] number of generations done.
     fixed_params: HaDES-F student params with a leading [1] axis (HaDES-R: unused copy).
+    validation: the best-validated ES mean so far (see `hades.validation`).
   """
 
   es_state: Any
   key: jax.Array
   generation: jax.Array
   fixed_params: types.Params
+  validation: validation_lib.ValidationState
 
 
 def init_state(components: Components, seed: int) -> DistillState:
@@ -140,7 +149,8 @@ def init_state(components: Components, seed: int) -> DistillState:
         lambda x: jnp.where(jnp.isnan(x), 0.0, x).astype(x.dtype)
         if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, es_state)
     fixed_params = components.init_params(fixed_key[None])
-    return DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params)
+    validation = validation_lib.init_validation_state(seed, es_state.mean)
+    return DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params, validation)
 
   return canonicalize_state(make_distill_step(components), make)
 
@@ -224,6 +234,7 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
   popsize = strategy.population_size
   evaluate = make_population_evaluator(components.population_fitness, popsize,
                                        components.candidates_per_chunk, mesh)
+  validate = validation_lib.make_validation_update(components.validation)
 
   def step(state: DistillState):
     key, ask_key, fitness_key, tell_key = jax.random.split(state.key, 4)
@@ -245,11 +256,16 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
         "fitness/nonfinite": popsize - jnp.sum(finite),
         "episodes/mean": jnp.mean(aux.episodes),
         "bc_loss/mean": jnp.sum(jnp.where(finite, aux.bc_loss, 0.0)) / n_finite,
+        "es/sigma": jnp.mean(es_state.std) if hasattr(es_state, "std") else jnp.nan,
     }
+    generation = state.generation + 1
+    # Every device validates the same mean with the same keys: replicated, exact.
+    validation, validation_metrics = validate(state.validation, es_state.mean, generation)
+    metrics.update(validation_metrics)
     # Strong dtypes throughout (evosax leaves some weakly typed), so the state's type is a
     # fixed point of `step` and the jitted run is traced once.
     es_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), es_state)
-    return DistillState(es_state, key, state.generation + 1, state.fixed_params), metrics
+    return DistillState(es_state, key, generation, state.fixed_params, validation), metrics
 
   whole = jax.sharding.PartitionSpec()
   return jax.shard_map(step, mesh=mesh, in_specs=whole, out_specs=whole, check_vma=False)
@@ -281,8 +297,17 @@ def plan_host_calls(start: int, num_generations: int, per_call: int) -> list[int
 
 
 def mean_dataset(components: Components, state: DistillState) -> dataset_lib.SyntheticDataset:
-  """The ES mean as a dataset (the distilled result)."""
+  """The current (final) ES mean as a dataset."""
   return components.strategy.get_mean(state.es_state)
+
+
+def validated_dataset(components: Components, state: DistillState
+                      ) -> dataset_lib.SyntheticDataset | None:
+  """The best-validated ES mean as a dataset (the distilled result), None before the first
+  validation (or with validation off)."""
+  if int(state.validation.best_generation) == 0:
+    return None
+  return components.strategy._unravel_solution(state.validation.best_mean)
 
 
 def best_dataset(components: Components, state: DistillState) -> dataset_lib.SyntheticDataset:

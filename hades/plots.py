@@ -39,14 +39,21 @@ def read_metrics(path: str) -> dict[str, np.ndarray]:
 
 
 def plot_fitness(metrics: dict[str, np.ndarray], task: str, path: str) -> None:
-  """Population mean (+- std), max, and best-so-far fitness over generations."""
+  """Population mean (+- std), max and best-so-far fitness over generations, and the ES mean's
+  validation returns with the best-validated one (the dataset a run writes)."""
   g = metrics["generation"]
   fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
   mean, std = metrics["fitness/mean"], metrics["fitness/std"]
   ax.plot(g, mean, label="population mean", color="C0")
   ax.fill_between(g, mean - std, mean + std, color="C0", alpha=0.2, linewidth=0)
   ax.plot(g, metrics["fitness/max"], label="population max", color="C1", linewidth=1)
-  ax.plot(g, metrics["fitness/best"], label="best so far", color="C2", linestyle="--")
+  ax.plot(g, metrics["fitness/best"], label="best candidate so far", color="C2", linestyle="--")
+  if "validation/return" in metrics:
+    validated = np.isfinite(metrics["validation/return"])
+    ax.plot(g[validated], metrics["validation/return"][validated], "o", markersize=3,
+            color="C3", label="ES mean, validated")
+    ax.step(g[validated], metrics["validation/best"][validated], where="post", color="C3",
+            linewidth=1.5, label="best-validated mean (the dataset)")
   ax.set(xlabel="generation", ylabel="return of students trained on the dataset",
          title=f"HaDES on {task}")
   ax.grid(alpha=0.3)

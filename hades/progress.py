@@ -48,16 +48,25 @@ class GenerationStats:
   env_steps_per_s: float
   sec_per_generation: float
   eta_s: float
+  validated: float = math.nan  # Best validation return of the ES mean so far (nan: none yet).
+  validated_generation: int = 0
+
+  def _validated(self, digits: int) -> str:
+    if not math.isfinite(self.validated):
+      return ""
+    return f"val {self.validated:.{digits}f}@{self.validated_generation} | "
 
   def summary(self) -> str:
     return (f"fitness mean {self.fitness_mean:.1f} max {self.fitness_max:.1f} | "
-            f"best {self.best:.1f} | {format_rate(self.env_steps_per_s)} env-steps/s | "
+            f"best {self.best:.1f} | {self._validated(1)}"
+            f"{format_rate(self.env_steps_per_s)} env-steps/s | "
             f"{self.sec_per_generation:.2f} s/gen")
 
   def compact(self) -> str:
     """The live bar's text (terminal lines are short)."""
     return (f"mean {self.fitness_mean:.0f} max {self.fitness_max:.0f} best {self.best:.0f} | "
-            f"{format_rate(self.env_steps_per_s)} steps/s {self.sec_per_generation:.2f} s/gen")
+            f"{self._validated(0)}{format_rate(self.env_steps_per_s)} steps/s "
+            f"{self.sec_per_generation:.2f} s/gen")
 
   def line(self) -> str:
     return (f"[{self.task}] gen {self.generation}/{self.num_generations} | {self.summary()} | "

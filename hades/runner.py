@@ -5,7 +5,7 @@ starts at the ES mean of zeros), runs the jitted generations chunk by chunk with
 progress and checkpoints, and writes the results:
 
   config.json     the resolved config          metrics.jsonl   one row per generation
-  checkpoints/    orbax, latest K + best       dataset.npz     the ES mean (+ best candidate)
+  checkpoints/    orbax, latest K + best       dataset.npz     the best-validated ES mean
   summary.json    fresh students trained on the dataset, next to the all-zero dataset's
 
 Results carry the hash of the config that made them; a workdir holding another config's run is
@@ -43,6 +43,11 @@ RESUME_MODES = ("auto", "never", "must")
 # What a run writes into its workdir (removed by overwrite=True).
 OUTPUTS = ("checkpoints", "config.json", "metrics.jsonl", "dataset.npz", "summary.json",
            "tensorboard", "wandb_run_id")
+
+
+# Metrics written on every row even when not finite (they flag a problem).
+ALWAYS_LOGGED = ("fitness/mean", "fitness/max", "fitness/min", "fitness/std", "fitness/best",
+                 "fitness/nonfinite", "episodes/mean", "bc_loss/mean")
 
 
 class Interrupted(Exception):
@@ -261,7 +266,8 @@ class _Run:
              f"act {components.act_size}) with {config.es.strategy} popsize "
              f"{config.es.population_size}, HaDES-{config.hades.mode[0].upper()} x"
              f"{config.hades.num_students} students, {self.num_gens} generations, "
-             f"{components.env_steps_per_generation} env steps/generation")
+             f"{components.env_steps_per_generation} env steps/generation, on "
+             f"{jax.device_count()} {jax.devices()[0].platform} device(s)")
     if jax.process_count() > 1:
       for run in runs.values():
         run.lower(state).compile()
@@ -297,7 +303,8 @@ class _Run:
         self.progress.update(progress_lib.GenerationStats(
             self.task, done, self.num_gens, last["fitness/mean"], last["fitness/max"],
             last["fitness/best"], last["env_steps_per_s"], dt / chunk,
-            (self.num_gens - done) * sec_per_gen))
+            (self.num_gens - done) * sec_per_gen, last.get("validation/best", float("nan")),
+            last.get("validation/best_generation", 0)))
         if stop.signal and done < self.num_gens:
           raise Interrupted(f"[{self.task}] stopped by signal {stop.signal} at generation "
                             f"{done}; checkpoint saved, run the same command again to resume")
@@ -310,29 +317,56 @@ class _Run:
     rows = []
     for i in range(chunk):
       row = {"generation": done + i + 1}
-      row.update({k: float(v[i]) for k, v in metrics.items()})
+      # Optional entries (validation/return between validations, es/sigma of strategies
+      # without one) are left out rather than written as NaN.
+      row.update({k: float(v[i]) for k, v in metrics.items()
+                  if k in ALWAYS_LOGGED or np.isfinite(v[i])})
+      if "validation/best_generation" in row:
+        row["validation/best_generation"] = int(row["validation/best_generation"])
       row["env_steps_per_s"] = self.components.env_steps_per_generation / (dt / chunk)
       row["wall_time"] = time.time() - self.t_start
       rows.append(row)
     return rows
 
   def write_results(self, state) -> dict:
-    """dataset.npz (ES mean + best candidate) and summary.json (fresh students on it)."""
+    """dataset.npz and summary.json (fresh students on it).
+
+    dataset.npz's states/actions are the best-validated ES mean (the final mean when validation
+    is off); the final mean (final_states/final_actions) and the best candidate ever evaluated
+    (best_states/best_actions) ride along. The summary scores both means.
+    """
     config, components = self.config, self.components
-    dataset = distill_lib.mean_dataset(components, state)
+    final_mean = distill_lib.mean_dataset(components, state)
+    validated = distill_lib.validated_dataset(components, state)
     best = distill_lib.best_dataset(components, state)
+    vstate = jax.device_get(state.validation)
+    if validated is None:
+      dataset, selection = final_mean, {"selected": "final ES mean (validation off)"}
+    else:
+      dataset = validated
+      selection = {"selected": "best-validated ES mean",
+                   "validation_generation": int(vstate.best_generation),
+                   "validation_return": float(vstate.best_return),
+                   "validation_students": components.validation.num_students}
     if self.writer:
       dataset_lib.save(os.path.join(self.workdir, "dataset.npz"), dataset,
                        dataclasses.replace(components.info,
                                            source=os.path.abspath(self.workdir)),
                        best_states=best.states, best_actions=best.actions,
-                       generations=np.asarray(self.num_gens), config_hash=np.array(self.hash))
+                       final_states=final_mean.states, final_actions=final_mean.actions,
+                       generations=np.asarray(self.num_gens), config_hash=np.array(self.hash),
+                       **{k: np.asarray(v) for k, v in selection.items()})
     final = config.final_eval
     score = evaluation.make_dataset_scorer(
         self.task, components.info, components.student, final.num_students,
         final.num_envs or config.eval.num_envs, final.num_steps)
     zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
     summary = score(dataset, config.seed + 1)
+    summary.update(selection)
+    if validated is not None:
+      final_scores = score(final_mean, config.seed + 1)
+      summary["final_mean_return_mean"] = final_scores["return_mean"]
+      summary["final_mean_return_std"] = final_scores["return_std"]
     summary["zero_dataset_return"] = score(zero, config.seed + 1)["return_mean"]
     summary.update(generations=self.num_gens, config_hash=self.hash,
                    wall_time=time.time() - self.t_start,

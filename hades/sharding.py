@@ -32,6 +32,45 @@ def request_exact_cpu_math() -> None:
     os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_max_isa={EXACT_CPU_ISA}".strip()
 
 
+DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
+
+
+def usable_cpu_cores() -> int:
+  """CPU cores this process may run on (its affinity mask, e.g. under taskset or a container)."""
+  try:
+    return len(os.sched_getaffinity(0))
+  except AttributeError:  # Not Linux.
+    return os.cpu_count() or 1
+
+
+def cpu_device_count(populations: list[tuple[int, int]], cores: int) -> int:
+  """The most CPU devices, at most `cores`, that split every (population size, candidates per
+  chunk) evenly: the population into equal shares, each share into whole chunks (0: one)."""
+
+  def fits(d):
+    return all(p % d == 0 and (not chunk or (p // d) % chunk == 0) for p, chunk in populations)
+
+  return max(d for d in range(1, max(cores, 1) + 1) if fits(d) or d == 1)
+
+
+def request_cpu_devices(count: int) -> int:
+  """Splits the host CPU into `count` XLA devices, unless XLA_FLAGS already sets a count.
+
+  XLA:CPU runs one device's program on about one core, so a 2-core machine distils nearly
+  twice as fast on 2 devices, each evaluating half the population; the result is the same bit
+  for bit (see `make_distill_step`). Takes effect only before the backend starts; GPU and TPU
+  runs are unaffected (their accelerators stay the default devices). Returns the count in
+  effect for the CPU backend.
+  """
+  flags = os.environ.get("XLA_FLAGS", "")
+  for item in flags.split():
+    if item.startswith(DEVICE_COUNT_FLAG + "="):
+      return int(item.split("=", 1)[1])
+  if count > 1:
+    os.environ["XLA_FLAGS"] = f"{flags} {DEVICE_COUNT_FLAG}={count}".strip()
+  return max(count, 1)
+
+
 def make_mesh(devices=None) -> jax.sharding.Mesh:
   """A 1-D mesh over all devices of all processes; the population axis is split over it."""
   devices = np.asarray(jax.devices() if devices is None else devices)

@@ -46,11 +46,30 @@ def _missing_arguments(cls) -> list[str]:
           and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
+def decay_schedule(initial: float, decay: float, limit: float, name: str) -> optax.Schedule:
+  """generation -> initial * decay**generation, never below `limit` (the paper's supervised
+  setting: sigma and learning rate x0.999 per generation); decay 1 is constant.
+
+  Per generation rather than over the run's length, so extending a run (more generations)
+  continues the same schedule.
+  """
+  if not 0.0 < decay <= 1.0:
+    raise ConfigError(f"es.{name}_decay must be in (0, 1] (1: constant), got {decay}")
+  if not 0.0 <= limit <= initial:
+    raise ConfigError(f"es.{name}_limit must be in [0, {initial}] (the initial {name}), got "
+                      f"{limit}")
+  if decay == 1.0:
+    return optax.constant_schedule(initial)
+  return optax.exponential_decay(initial, transition_steps=1, decay_rate=decay,
+                                 end_value=limit)
+
+
 def make_strategy(es_config, template: Any) -> tuple[DistributionBasedAlgorithm, Any]:
   """Builds an evosax distribution-based strategy by name; returns (strategy, params).
 
   Args:
-    es_config: `config.es` (strategy, population_size, sigma, learning_rate, antithetic).
+    es_config: `config.es` (strategy, population_size, sigma, learning_rate, antithetic, and
+      the schedules sigma_decay / sigma_limit, lr_decay / lr_limit).
     template: a pytree with the evolved shapes (e.g. a SyntheticDataset of zeros).
 
   Raises:
@@ -84,9 +103,15 @@ def make_strategy(es_config, template: Any) -> tuple[DistributionBasedAlgorithm,
                       f"got {popsize}")
   kwargs = {}
   if "optimizer" in accepted:
-    kwargs["optimizer"] = optax.adam(es_config.learning_rate)
+    kwargs["optimizer"] = optax.adam(decay_schedule(es_config.learning_rate, es_config.lr_decay,
+                                                    es_config.lr_limit, "lr"))
+  elif es_config.lr_decay != 1.0:
+    raise ConfigError(f"ES strategy {name} has no learning rate to decay; set es.lr_decay=1")
   if "std_schedule" in accepted:
-    kwargs["std_schedule"] = optax.constant_schedule(es_config.sigma)
+    kwargs["std_schedule"] = decay_schedule(es_config.sigma, es_config.sigma_decay,
+                                            es_config.sigma_limit, "sigma")
+  elif es_config.sigma_decay != 1.0:
+    raise ConfigError(f"ES strategy {name} adapts its own sigma; set es.sigma_decay=1")
   if "use_antithetic_sampling" in accepted:
     kwargs["use_antithetic_sampling"] = bool(es_config.antithetic)
   try:

@@ -89,3 +89,10 @@ class PopulationFitness(Protocol):
   def __call__(self, datasets: Any, key: PRNGKey,
                fixed_params: Params | None = None) -> tuple[jax.Array, FitnessAux]:
     ...
+
+
+class ScoreMean(Protocol):
+  """score(flat ES mean [num_dims], key) -> [] mean return of fresh students trained on it."""
+
+  def __call__(self, flat_mean: jax.Array, key: PRNGKey) -> jax.Array:
+    ...

@@ -106,6 +106,26 @@ def define_run_flags():
   define_resume_flag()
   define_progress_flag()
   define_distributed_flags()
+  flags.DEFINE_integer("cpu_devices", None,
+                       "XLA devices to split the host CPU into (the population is spread over "
+                       "them; same result for any count). Default: one per usable core, the "
+                       "most that divide the population size. Ignored on GPU/TPU and in "
+                       "multi-process runs; XLA_FLAGS' own device count wins.")
+
+
+def setup_cpu_devices(configs) -> None:
+  """Applies --cpu_devices (default: one device per usable core, as many as the resolved
+  `configs`' populations and chunks allow) before anything starts the JAX backend;
+  single-process runs only."""
+  f = flags.FLAGS
+  if f.distributed or f.coordinator_address:
+    return
+  if f.cpu_devices is not None and f.cpu_devices < 1:
+    raise _errors.InputError(f"--cpu_devices must be >= 1, got {f.cpu_devices}")
+  populations = [(c.es.population_size, c.es.candidates_per_chunk) for c in configs]
+  count = f.cpu_devices or _sharding.cpu_device_count(populations,
+                                                      _sharding.usable_cpu_cores())
+  _sharding.request_cpu_devices(count)
 
 
 def resolve_task_config(task: str | None = None):

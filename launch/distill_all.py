@@ -47,6 +47,7 @@ def main(argv):
     return
   if not FLAGS.workdir:
     raise common.InputError("--workdir is required (or use --dry_run)")
+  common.setup_cpu_devices(configs.values())
   common.maybe_initialize_distributed()
   from hades import runner
 

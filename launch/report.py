@@ -37,8 +37,9 @@ def main(argv):
   if not tasks:
     raise common.InputError(f"no task runs (<task>/metrics.jsonl) in {workdir}")
   lines = ["# HaDES report", "", f"Workdir: `{workdir}`", "",
-           "| task | generations | distilled dataset return | all-zero dataset | wall time |",
-           "|---|---|---|---|---|"]
+           "| task | generations | distilled dataset return | dataset | final ES mean | "
+           "all-zero dataset | wall time |",
+           "|---|---|---|---|---|---|---|"]
   sections = []
   for task in tasks:
     tdir = os.path.join(workdir, task)
@@ -55,11 +56,17 @@ def main(argv):
     if os.path.exists(summary_path):
       with open(summary_path) as f:
         s = json.load(f)
+      if "validation_generation" in s:
+        selected = f"best-validated mean (gen {s['validation_generation']})"
+        final_mean = f"{s['final_mean_return_mean']:.1f} +- {s['final_mean_return_std']:.1f}"
+      else:
+        selected, final_mean = "final mean", "(same)"
       lines.append(f"| {task} | {s['generations']} | {s['return_mean']:.1f} +- "
-                   f"{s['return_std']:.1f} | {s.get('zero_dataset_return', float('nan')):.1f} | "
+                   f"{s['return_std']:.1f} | {selected} | {final_mean} | "
+                   f"{s.get('zero_dataset_return', float('nan')):.1f} | "
                    f"{s['wall_time'] / 60:.1f} min |")
     else:
-      lines.append(f"| {task} | {int(metrics['generation'][-1])} (running) | | | |")
+      lines.append(f"| {task} | {int(metrics['generation'][-1])} (running) | | | | | |")
     sections += section
   if os.path.exists(os.path.join(workdir, "transfer.png")):
     sections += ["## Task transfer", "", "![transfer](transfer.png)", ""]

@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -60,3 +61,50 @@ def hopper_env():
   from hades import tasks
 
   return tasks.make_env("hopper")
+
+
+# A toy problem with a known optimum for the generation step and the ES (no env, no student).
+# NumPy constants: importing conftest must not start the XLA backend.
+TARGET_STATES = np.linspace(-0.3, 0.3, 6, dtype=np.float32).reshape(2, 3)
+TARGET_ACTIONS = np.array([[0.2], [-0.1]], np.float32)
+
+
+def toy_es_config(strategy="Open_ES", popsize=32, lr=0.05, sigma=0.03, **schedules):
+  """A `config.es` for the toy problem (schedules constant unless given)."""
+  import ml_collections
+
+  schedules = dict(dict(sigma_decay=1.0, sigma_limit=0.0, lr_decay=1.0, lr_limit=0.0),
+                   **schedules)
+  return ml_collections.ConfigDict(dict(strategy=strategy, population_size=popsize, sigma=sigma,
+                                        learning_rate=lr, antithetic=True, **schedules))
+
+
+def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigma=0.03):
+  import jax.numpy as jnp
+
+  from hades import dataset as dataset_lib
+  from hades import distill
+  from hades import fitness as fitness_lib
+  from hades import strategy as strategy_lib
+
+  """Toy distillation components (distill_test, validation_test): D=2, obs 3, act 1.
+
+  Their 'fitness' is minus the squared distance to a known dataset; every
+  candidate reports a BC loss of 2 (NaN where its fitness is NaN)."""
+  template = dataset_lib.zeros(2, 3, 1)
+  strategy_obj, params = strategy_lib.make_strategy(
+      toy_es_config(strategy, popsize, lr, sigma), template)
+
+  def population_fitness(datasets, key, fixed_params):
+    del key, fixed_params
+    f = -(jnp.sum((datasets.states - TARGET_STATES) ** 2, axis=(1, 2))
+          + jnp.sum((datasets.actions - TARGET_ACTIONS) ** 2, axis=(1, 2)))
+    if nan_half:
+      f = f.at[::2].set(jnp.nan)
+    return f, fitness_lib.FitnessAux(jnp.zeros_like(f), jnp.where(jnp.isnan(f), jnp.nan, 2.0))
+
+  return distill.Components(
+      task="toy", obs_size=3, act_size=1, student=None,
+      init_params=lambda keys: {"w": jnp.zeros((keys.shape[0], 1))},
+      population_fitness=population_fitness, strategy=strategy_obj, es_params=params,
+      info=None, env_steps_per_generation=0)

@@ -2,7 +2,6 @@
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
 
@@ -10,39 +9,11 @@ import conftest
 from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import distill
-from hades import fitness as fitness_lib
 from hades import strategy as strategy_lib
 from hades.errors import ConfigError
 
-TARGET_STATES = jnp.linspace(-0.3, 0.3, 6).reshape(2, 3)
-TARGET_ACTIONS = jnp.array([[0.2], [-0.1]])
-
-
-def _es_config(strategy="Open_ES", popsize=32, lr=0.05, sigma=0.03):
-  return ml_collections.ConfigDict(dict(strategy=strategy, population_size=popsize, sigma=sigma,
-                                        learning_rate=lr, antithetic=True))
-
-
-def _toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigma=0.03):
-  """Components whose 'fitness' is minus the squared distance to a known dataset; every
-  candidate reports a BC loss of 2 (NaN where its fitness is NaN)."""
-  template = dataset_lib.zeros(2, 3, 1)
-  strategy_obj, params = strategy_lib.make_strategy(
-      _es_config(strategy, popsize, lr, sigma), template)
-
-  def population_fitness(datasets, key, fixed_params):
-    del key, fixed_params
-    f = -(jnp.sum((datasets.states - TARGET_STATES) ** 2, axis=(1, 2))
-          + jnp.sum((datasets.actions - TARGET_ACTIONS) ** 2, axis=(1, 2)))
-    if nan_half:
-      f = f.at[::2].set(jnp.nan)
-    return f, fitness_lib.FitnessAux(jnp.zeros_like(f), jnp.where(jnp.isnan(f), jnp.nan, 2.0))
-
-  return distill.Components(
-      task="toy", obs_size=3, act_size=1, student=None,
-      init_params=lambda keys: {"w": jnp.zeros((keys.shape[0], 1))},
-      population_fitness=population_fitness, strategy=strategy_obj, es_params=params,
-      info=None, env_steps_per_generation=0)
+TARGET_STATES, TARGET_ACTIONS = conftest.TARGET_STATES, conftest.TARGET_ACTIONS
+_es_config, _toy_components = conftest.toy_es_config, conftest.toy_components
 
 
 def _distance(dataset):

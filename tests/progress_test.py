@@ -33,6 +33,15 @@ def test_plain_progress_one_line_per_update_with_every_figure():
                    "24.4k env-steps/s | 2.50 s/gen | ETA 1m35s"]
 
 
+def test_progress_shows_the_best_validated_return_once_there_is_one():
+  import dataclasses
+
+  validated = dataclasses.replace(_stats(), validated=1432.46, validated_generation=120)
+  assert "| val 1432.5@120 | 24.4k env-steps/s" in validated.line()
+  assert "val 1432@120" in validated.compact()
+  assert "val" not in _stats().line()
+
+
 class _Terminal(io.StringIO):
 
   def isatty(self):

@@ -18,7 +18,10 @@ ARGS = ["--task=hopper", "--config.dataset.size=4", "--config.student.width=8",
         "--config.student.bc_steps=5", "--config.eval.num_envs=1", "--config.eval.num_steps=1000",
         "--config.es.population_size=8", f"--config.es.num_generations={GENS}",
         "--config.final_eval.num_students=2", "--config.final_eval.num_steps=20",
-        "--config.log.generations_per_call=1", "--config.checkpoint.every_generations=3"]
+        "--config.log.generations_per_call=1", "--config.checkpoint.every_generations=3",
+        # Validation state (best-validated mean) must survive the kill too: validations fall
+        # between checkpoints.
+        "--config.validation.every_generations=4", "--config.validation.num_students=2"]
 TIMING_KEYS = ("env_steps_per_s", "wall_time")
 
 
@@ -50,8 +53,11 @@ def _wait_rows(proc, workdir, n, timeout=300):
 
 def _outcome(workdir):
   with np.load(os.path.join(workdir, "hopper", "dataset.npz")) as f:
-    arrays = {k: f[k] for k in ("states", "actions", "best_states", "best_actions")}
+    arrays = {k: f[k] for k in ("states", "actions", "best_states", "best_actions",
+                                "final_states", "final_actions", "validation_generation",
+                                "validation_return")}
   rows = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in _rows(workdir)]
+  assert sum("validation/return" in r for r in rows) == GENS // 4
   return arrays, rows
 
 

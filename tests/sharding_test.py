@@ -35,15 +35,18 @@ SCRIPT = textwrap.dedent("""
     sharding.sync_processes("compiled")
     state, metrics = run(state)
     arrays = {{"es/" + jax.tree_util.keystr(p): np.asarray(jax.device_get(x))
-              for p, x in jax.tree_util.tree_leaves_with_path(state.es_state)}}
+              for p, x in jax.tree_util.tree_leaves_with_path(
+                  (state.es_state, state.validation))}}
     arrays.update({{"metrics/" + k: np.asarray(jax.device_get(v)) for k, v in metrics.items()}})
     if jax.process_index() == 0:
         np.savez(out, devices=jax.device_count(), **arrays)
 """)
 
-# Real horizon: 1000-step episodes evaluated for 1000 steps, 3 generations.
+# Real horizon: 1000-step episodes evaluated for 1000 steps, 3 generations, the ES mean
+# validated after each.
 REAL = {"es.population_size": 8, "eval.num_steps": 1000, "student.width": 16,
-        "student.bc_steps": 20}
+        "student.bc_steps": 20, "validation.every_generations": 1,
+        "validation.num_students": 2}
 
 
 def _start(tmp_path, name, devices, overrides, *dist_args):
@@ -80,6 +83,26 @@ def test_population_must_divide_device_count():
   with pytest.raises(ConfigError, match="not divisible by the 4 devices"):
     sharding.check_population_divides(6, types.SimpleNamespace(size=4))
   sharding.check_population_divides(8, types.SimpleNamespace(size=4))
+
+
+def test_cpu_devices_default_to_the_cores_that_split_the_population():
+  assert sharding.cpu_device_count([(32, 0)], cores=2) == 2
+  assert sharding.cpu_device_count([(32, 0)], cores=3) == 2  # 3 does not divide 32.
+  assert sharding.cpu_device_count([(6, 0)], cores=8) == 6
+  assert sharding.cpu_device_count([(32, 16)], cores=4) == 2  # Shares of 8 < a chunk of 16.
+  assert sharding.cpu_device_count([(32, 0), (6, 0)], cores=4) == 2  # Every task's population.
+  assert sharding.cpu_device_count([(7, 0)], cores=2) == 1
+
+
+def test_request_cpu_devices_keeps_a_count_the_user_set(monkeypatch):
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX --xla_force_host_platform_device_count=3")
+  assert sharding.request_cpu_devices(2) == 3
+  assert os.environ["XLA_FLAGS"].count("device_count") == 1
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_max_isa=AVX")
+  assert sharding.request_cpu_devices(2) == 2
+  assert os.environ["XLA_FLAGS"].endswith("--xla_force_host_platform_device_count=2")
+  monkeypatch.setenv("XLA_FLAGS", "")
+  assert sharding.request_cpu_devices(1) == 1 and os.environ["XLA_FLAGS"] == ""
 
 
 @pytest.mark.slow
@@ -121,7 +144,8 @@ LAUNCH_ARGS = ["--task=hopper", "--config.es.population_size=8", "--config.es.nu
                "--config.student.width=16", "--config.student.bc_steps=10",
                "--config.eval.num_steps=1000", "--config.final_eval.num_students=2",
                "--config.final_eval.num_steps=50", "--config.log.generations_per_call=2",
-               "--config.checkpoint.every_generations=2"]
+               "--config.checkpoint.every_generations=2",
+               "--config.validation.every_generations=2", "--config.validation.num_students=2"]
 def _launch(workdir, devices, *extra):
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
              PYTHONWARNINGS="ignore")

@@ -12,6 +12,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.dataset.size = 64
   config.es.population_size = 2048
   config.es.num_generations = 2000
+  config.es.sigma, config.es.learning_rate = 0.03, 0.05  # Constant, as in the paper.
+  config.es.sigma_decay, config.es.sigma_limit = 1.0, 0.0
+  config.es.lr_decay, config.es.lr_limit = 1.0, 0.0
   config.student.width = 512
   config.student.depth = 2
   config.hades.num_students = 0  # The mode's default: HaDES-R 2 students (the paper), F 1.
