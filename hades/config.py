@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import runpy
 from collections.abc import Iterator, Mapping
@@ -22,6 +23,9 @@ from hades import fitness as fitness_lib
 from hades import tasks
 from hades.errors import ConfigError, InputError
 
+# es.candidates_per_chunk = AUTO_CHUNK resolves to gcd(population_size, DEFAULT_CHUNK): chunks
+# of a size fixed by the config, so the result does not depend on the device count.
+AUTO_CHUNK, DEFAULT_CHUNK = -1, 16
 # Fields that do not change a run's results (how it logs and checkpoints).
 NON_RESULT_FIELDS = ("log.", "checkpoint.")
 # Fields that may change when a run is resumed from its checkpoint.
@@ -78,7 +82,7 @@ def resolve_config(config: ml_collections.ConfigDict,
       they are applied again after the task's preset, so they always win.
 
   Fills task-dependent defaults (canonical task name, bc_steps 0 -> the task's, num_students
-  0 -> the mode's) and validates. Returns a new, locked ConfigDict without `task_presets`;
+  0 -> the mode's, chunk -1 -> gcd(population, 16)) and validates. Returns a new, locked ConfigDict without `task_presets`;
   raises ConfigError with a clear message.
   """
   config = ml_collections.ConfigDict(config.to_dict())
@@ -90,6 +94,8 @@ def resolve_config(config: ml_collections.ConfigDict,
     _set(config, key, value)
   if "task_presets" in config:
     del config["task_presets"]
+  if config.es.candidates_per_chunk == AUTO_CHUNK and config.es.population_size > 0:
+    config.es.candidates_per_chunk = math.gcd(config.es.population_size, DEFAULT_CHUNK)
   if config.student.bc_steps <= 0:
     config.student.bc_steps = tasks.get_task(config.task).bc_steps
   config.hades.mode = fitness_lib.resolve_mode(config.hades.mode)

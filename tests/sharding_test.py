@@ -21,6 +21,7 @@ SCRIPT = textwrap.dedent("""
     import conftest  # Exact CPU math, as the launchers set it.
     import numpy as np, jax
     out, overrides, dist = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
+    generations = overrides.pop("_generations")
     if dist:  # Multi-process: coordinator, num_processes, process_id.
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
         jax.distributed.initialize(dist[0], int(dist[1]), int(dist[2]))
@@ -30,32 +31,38 @@ SCRIPT = textwrap.dedent("""
     config = config_lib.resolve_config(conftest.tiny_config(**overrides))
     components = distill.build(config)
     state = distill.init_state(components, config.seed)
-    run = distill.make_distill_run(distill.make_distill_step(components), 3)
+    run = distill.make_distill_run(distill.make_distill_step(components), generations)
     run.lower(state).compile()
     sharding.sync_processes("compiled")
     state, metrics = run(state)
-    arrays = {{"es/" + jax.tree_util.keystr(p): np.asarray(jax.device_get(x))
-              for p, x in jax.tree_util.tree_leaves_with_path(
-                  (state.es_state, state.validation))}}
+    arrays = {{prefix + jax.tree_util.keystr(p): np.asarray(jax.device_get(x))
+              for prefix, tree in (("es/", state.es_state), ("validation/", state.validation))
+              for p, x in jax.tree_util.tree_leaves_with_path(tree)}}
     arrays.update({{"metrics/" + k: np.asarray(jax.device_get(v)) for k, v in metrics.items()}})
     if jax.process_index() == 0:
         np.savez(out, devices=jax.device_count(), **arrays)
 """)
 
 # Real horizon: 1000-step episodes evaluated for 1000 steps, 3 generations, the ES mean
-# validated after each.
-REAL = {"es.population_size": 8, "eval.num_steps": 1000, "student.width": 16,
-        "student.bc_steps": 20, "validation.every_generations": 1,
+# validated after each. Chunks of 2 candidates: every device count runs the same shapes.
+REAL = {"es.population_size": 8, "es.candidates_per_chunk": 2, "eval.num_steps": 1000,
+        "student.width": 16, "student.bc_steps": 20, "validation.every_generations": 1,
         "validation.num_students": 2}
+# The CPU default's shapes (popsize 32 in chunks of 16, 2x64 student, 200 BC steps): whole
+# per-device batches of 32 and 16 candidates rounded differently, chunks of 16 do not.
+DEFAULT_SHAPES = {"es.population_size": 32, "es.candidates_per_chunk": 16,
+                  "eval.num_steps": 1000, "student.width": 64, "student.bc_steps": 200,
+                  "validation.num_students": 2}
 
 
-def _start(tmp_path, name, devices, overrides, *dist_args):
+def _start(tmp_path, name, devices, overrides, *dist_args, generations=3):
   script = tmp_path / "run.py"
   script.write_text(SCRIPT.format(tests=os.path.join(REPO, "tests")))
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
              PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
   out = tmp_path / f"{name}.npz"
-  proc = subprocess.Popen([sys.executable, str(script), str(out), json.dumps(overrides),
+  payload = json.dumps(dict(overrides, _generations=generations))
+  proc = subprocess.Popen([sys.executable, str(script), str(out), payload,
                            *dist_args], cwd=REPO, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
   return proc, out
@@ -121,13 +128,13 @@ def test_same_result_on_1_2_4_devices_at_real_horizon(tmp_path, mode):
 
 
 @pytest.mark.slow
-def test_chunked_evaluation_is_bit_identical_at_real_horizon(tmp_path):
-  """es.candidates_per_chunk bounds memory without changing the result: 2 chunks of 4
-  candidates give the ES state and metrics of one batch of 8, bit for bit."""
-  whole = _run(tmp_path, "whole", 1)
-  chunked = _run(tmp_path, "chunked", 1, dict(REAL, **{"es.candidates_per_chunk": 4}))
-  assert np.all(whole["metrics/episodes/mean"] > 0)  # Real episodes finished.
-  _assert_identical(chunked, whole)
+def test_default_shapes_same_result_on_1_and_2_devices(tmp_path):
+  """The CPU default's population (32 candidates in chunks of 16): one device running two
+  chunks and two devices running one each give the same generation, bit for bit."""
+  one = _finish(*_start(tmp_path, "one", 1, dict(DEFAULT_SHAPES), generations=1))
+  two = _finish(*_start(tmp_path, "two", 2, dict(DEFAULT_SHAPES), generations=1))
+  assert np.all(one["metrics/episodes/mean"] > 0)  # Real episodes finished.
+  _assert_identical(two, one)
 
 
 def test_chunk_must_divide_each_devices_candidates():
@@ -135,9 +142,14 @@ def test_chunk_must_divide_each_devices_candidates():
   from hades import config as config_lib
   from hades import distill
 
-  config = config_lib.resolve_config(conftest.tiny_config(**{"es.candidates_per_chunk": 3}))
+  config = config_lib.resolve_config(conftest.tiny_config(), {"es.candidates_per_chunk": 3})
   with pytest.raises(ConfigError, match="must divide the 4 candidates"):
     distill.build(config)
+  # The default (-1) resolves to gcd(population, 16), and resolving again keeps it.
+  for population, chunk in ((32, 16), (24, 8), (4, 4), (2048, 16)):
+    config = config_lib.resolve_config(conftest.tiny_config(**{"es.population_size": population}))
+    assert config.es.candidates_per_chunk == chunk
+    assert config_lib.resolve_config(config).es.candidates_per_chunk == chunk
 
 
 LAUNCH_ARGS = ["--task=hopper", "--config.es.population_size=8", "--config.es.num_generations=4",
@@ -145,7 +157,8 @@ LAUNCH_ARGS = ["--task=hopper", "--config.es.population_size=8", "--config.es.nu
                "--config.eval.num_steps=1000", "--config.final_eval.num_students=2",
                "--config.final_eval.num_steps=50", "--config.log.generations_per_call=2",
                "--config.checkpoint.every_generations=2",
-               "--config.validation.every_generations=2", "--config.validation.num_students=2"]
+               "--config.validation.every_generations=2", "--config.validation.num_students=2",
+               "--config.es.candidates_per_chunk=2"]
 def _launch(workdir, devices, *extra):
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
              PYTHONWARNINGS="ignore")

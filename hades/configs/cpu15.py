@@ -16,9 +16,9 @@ from hades.configs import default
 
 def get_config() -> ml_collections.ConfigDict:
   config = default.get_config()
-  config.es.num_generations = 450  # hopper: ~1.7 s per generation on 2 cores.
+  config.es.num_generations = 300  # hopper: 2-2.5 s per generation on 2 cores.
   config.task_presets = ml_collections.ConfigDict({
-      "walker2d": {"es": {"num_generations": 250}},  # ~3 s per generation.
+      "walker2d": {"es": {"num_generations": 200}},  # 3-4 s per generation.
       "ant": {"es": {"num_generations": 75}},  # 3x the default's 25 (not timed).
   })
   return config

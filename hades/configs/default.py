@@ -38,9 +38,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.es.sigma_limit = 0.03
   config.es.lr_decay = 0.99
   config.es.lr_limit = 0.01
-  # Candidates each device trains and evaluates at once (lax.map over chunks); 0: all of its
-  # candidates. Bounds memory at paper scale; the result is the same bit for bit.
-  config.es.candidates_per_chunk = 0
+  # Candidates each device trains and evaluates at once (lax.map over chunks). The result
+  # depends on the chunk (XLA:CPU rounds batches of 16 and 32 differently), not on the device
+  # count: a run gives the same dataset on 1 or 2 devices. -1: gcd(population_size, 16);
+  # 0: each device's whole share at once (the result then depends on the device count).
+  config.es.candidates_per_chunk = -1
 
   # Validation of the ES mean (hades.validation): fresh students on keys never used for
   # fitness, every K generations and at the last; dataset.npz is the best-validated mean.

@@ -12,6 +12,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.dataset.size = 64
   config.es.population_size = 2048
   config.es.num_generations = 2000
+  # 2048 / 256 = 8 chunks: the same result on 1, 2, 4 or 8 devices, 2.4 GiB per chunk.
+  config.es.candidates_per_chunk = 256
   config.es.sigma, config.es.learning_rate = 0.03, 0.05  # Constant, as in the paper.
   config.es.sigma_decay, config.es.sigma_limit = 1.0, 0.0
   config.es.lr_decay, config.es.lr_limit = 1.0, 0.0
