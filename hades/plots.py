@@ -31,10 +31,11 @@ ACTION_NAMES = {
 
 
 def read_metrics(path: str) -> dict[str, np.ndarray]:
-  """metrics.jsonl -> {key: [G] array} (rows in file order)."""
+  """metrics.jsonl -> {key: [G] array} (rows in file order; NaN where a row lacks a key, e.g.
+  validation/return between validations)."""
   with open(path) as f:
     rows = [json.loads(line) for line in f if line.strip()]
-  keys = rows[0].keys() if rows else []
+  keys = list(dict.fromkeys(k for row in rows for k in row))
   return {k: np.asarray([r.get(k, np.nan) for r in rows], np.float64) for k in keys}
 
 

@@ -1,0 +1,28 @@
+"""Plots read metrics.jsonl whose rows carry different keys (validation rows)."""
+
+import json
+
+import numpy as np
+
+from hades import plots
+
+
+def test_read_metrics_keeps_keys_that_only_later_rows_have(tmp_path):
+  path = tmp_path / "metrics.jsonl"
+  rows = [{"generation": 1, "fitness/mean": 1.0},
+          {"generation": 2, "fitness/mean": 2.0, "validation/return": 5.0}]
+  path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+  metrics = plots.read_metrics(str(path))
+  np.testing.assert_array_equal(metrics["generation"], [1, 2])
+  np.testing.assert_array_equal(metrics["validation/return"], [np.nan, 5.0])
+
+
+def test_fitness_plot_draws_the_validation_curve(tmp_path):
+  g = np.arange(1, 21, dtype=np.float64)
+  validated = np.where(g % 10 == 0, g * 10.0, np.nan)
+  metrics = {"generation": g, "fitness/mean": g, "fitness/std": g * 0 + 1,
+             "fitness/max": g + 1, "fitness/best": g + 2, "validation/return": validated,
+             "validation/best": np.fmax.accumulate(np.nan_to_num(validated, nan=-np.inf))}
+  path = tmp_path / "fitness.png"
+  plots.plot_fitness(metrics, "hopper", str(path))
+  assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
