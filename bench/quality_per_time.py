@@ -62,7 +62,8 @@ def read_run(task_dir: str) -> dict:
     if "validation/return" in row:
       minutes.append(row["wall_time"] / 60)
       steps.append(row["generation"] * per_generation + validations * per_validation)
-      best.append(row["validation/best"])
+      # The written dataset's validation return (older runs: validation/best was that).
+      best.append(row.get("validation/best_return", row["validation/best"]))
   return {"minutes": np.array(minutes), "env_steps": np.array(steps, np.float64),
           "best_validated": np.array(best), "summary": summary,
           "total_minutes": summary["wall_time"] / 60}

@@ -12,12 +12,14 @@ from hades import types
 from hades.errors import ConfigError
 
 
-def make_bc_loss(policy: types.Policy) -> types.Loss:
-  """loss(params, dataset) = mean over the D points of -log pi(action | state)."""
+def make_bc_loss(policy: types.Policy,
+                 head: policy_lib.Head = policy_lib.GaussianHead()) -> types.Loss:
+  """loss(params, dataset) = mean over the D points of -log pi(label | state): the Gaussian
+  NLL of actions, or the cross-entropy to (fixed or learned) discrete labels."""
 
   def loss_fn(params, dataset: dataset_lib.SyntheticDataset) -> jax.Array:
-    mean, log_std = policy.apply(params, dataset.states)
-    return -jnp.mean(policy_lib.gaussian_log_prob(mean, log_std, dataset.actions))
+    out, log_std = policy.apply(params, dataset.states)
+    return -jnp.mean(head.log_likelihood(out, log_std, dataset.actions))
 
   return loss_fn
 
@@ -41,7 +43,10 @@ def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
 
 
 def make_optimizer(learning_rate: float, max_grad_norm: float, eps: float = 1e-5):
-  """Adam with global-norm clipping, as in the paper (lr 5e-3, eps 1e-5, clip 0.5)."""
+  """Adam with global-norm clipping, as in the paper (lr 5e-3, eps 1e-5, clip 0.5; the
+  paper's MinAtar students: lr 0.03, no clipping, i.e. max_grad_norm <= 0)."""
+  if max_grad_norm <= 0:
+    return optax.adam(learning_rate, eps=eps)
   return optax.chain(clip_by_global_norm(max_grad_norm), optax.adam(learning_rate, eps=eps))
 
 
@@ -73,6 +78,7 @@ def make_train(loss_fn: types.Loss, num_steps: int, learning_rate: float = 5e-3,
 
 
 def make_bc_train(policy: types.Policy, num_steps: int, learning_rate: float = 5e-3,
-                  max_grad_norm: float = 0.5) -> types.Train:
-  """`make_train` with the Gaussian BC loss of a single-task student."""
-  return make_train(make_bc_loss(policy), num_steps, learning_rate, max_grad_norm)
+                  max_grad_norm: float = 0.5,
+                  head: policy_lib.Head = policy_lib.GaussianHead()) -> types.Train:
+  """`make_train` with the BC loss of a single-task student and its head."""
+  return make_train(make_bc_loss(policy, head), num_steps, learning_rate, max_grad_norm)

@@ -1,8 +1,10 @@
 """Resolving a run's config: file < its per-task preset < command line, then validation.
 
-A config file (`hades/configs/*.py`) may carry `task_presets`: {task: {group: {field: value}}},
-values that suit one task (e.g. fewer generations for ant on a CPU). They apply after the file
-and before the command-line overrides, so a value the user typed always wins. The resolved
+A config file (`hades/configs/*.py`) may carry `task_presets`: {name: {group: {field: value}}},
+values that suit one task (e.g. fewer generations for ant on a CPU) or a family of them. A
+task gets the presets of its family ('brax', 'gymnax'), then of 'minatar' for MinAtar games,
+then its own. They apply after the file and before the command-line overrides, so a value the
+user typed always wins. The resolved
 config holds no presets: it is self-contained, and its hash identifies the run's results.
 """
 
@@ -89,8 +91,13 @@ def resolve_config(config: ml_collections.ConfigDict,
   overrides = dict(overrides or {})
   config.task = tasks.resolve_task(overrides.pop("task", config.task))
   presets = config.get("task_presets", None) or {}
-  preset = presets.get(config.task, None)
-  for key, value in list(flatten(preset.to_dict() if preset else {})) + list(overrides.items()):
+  spec = tasks.get_task(config.task)
+  groups = [spec.family] + (["minatar"] if spec.minatar else []) + [config.task]
+  assignments = []
+  for name in groups:
+    preset = presets.get(name, None)
+    assignments += list(flatten(preset.to_dict() if preset else {}))
+  for key, value in assignments + list(overrides.items()):
     _set(config, key, value)
   if "task_presets" in config:
     del config["task_presets"]
@@ -98,6 +105,8 @@ def resolve_config(config: ml_collections.ConfigDict,
     config.es.candidates_per_chunk = math.gcd(config.es.population_size, DEFAULT_CHUNK)
   if config.student.bc_steps <= 0:
     config.student.bc_steps = tasks.get_task(config.task).bc_steps
+  if config.dataset.labels == "auto":
+    config.dataset.labels = "fixed" if spec.discrete else "learned"
   config.hades.mode = fitness_lib.resolve_mode(config.hades.mode)
   if config.hades.num_students <= 0:
     config.hades.num_students = 1 if config.hades.mode == "fixed" else 2
@@ -140,6 +149,15 @@ def _validate(config: ml_collections.ConfigDict) -> None:
   tasks.check_backend(config.env.backend)
   if config.dataset.size < 1:
     raise ConfigError(f"dataset size must be >= 1, got {config.dataset.size}")
+  spec = tasks.get_task(config.task)
+  if config.dataset.labels not in dataset_lib.LABELS:
+    raise ConfigError(f"unknown dataset.labels {config.dataset.labels!r}; choose auto, fixed "
+                      "or learned")
+  if config.dataset.labels == "fixed":
+    if not spec.discrete:
+      raise ConfigError(f"dataset.labels=fixed needs a discrete-action task; {config.task} "
+                        "evolves its actions (dataset.labels=learned)")
+    dataset_lib.fixed_labels(config.dataset.size, spec.num_actions)  # Raises if too small.
   if config.dataset.normalization not in dataset_lib.NORMALIZATIONS:
     raise ConfigError(f"unknown normalization {config.dataset.normalization!r}; choose one of "
                       f"{dataset_lib.NORMALIZATIONS}")

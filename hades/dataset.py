@@ -19,9 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from hades.errors import ConfigError, InputError
+from hades import errors
+from hades import minatar_files
+from hades import tasks
+from hades.errors import ConfigError
 
 NORMALIZATIONS = ("running", "constant", "none")
+LABELS = ("fixed", "learned")
 
 
 @struct.dataclass
@@ -30,7 +34,9 @@ class SyntheticDataset:
 
   Attributes:
     states: [D, obs_size] float32, in normalised observation units.
-    actions: [D, act_size] float32, unbounded action labels (the env clips to [-1, 1]).
+    actions: [D, act_size] float32. Continuous tasks: unbounded actions (the env clips to
+      [-1, 1]). Discrete tasks ([D, num_actions]): one-hot labels ('fixed') or label logits
+      ('learned'), see `policy.CategoricalHead`.
   """
 
   states: jax.Array
@@ -51,6 +57,56 @@ def zeros(size: int, obs_size: int, act_size: int) -> SyntheticDataset:
   )
 
 
+def fixed_labels(size: int, num_actions: int) -> np.ndarray:
+  """The paper's balanced labels: [k * num_actions, num_actions] one-hots, k = size //
+  num_actions states per action, in action order ([0]*k + [1]*k + ...); the size % num_actions
+  states left over are not used."""
+  if size < num_actions:
+    raise ConfigError(f"dataset size {size} is smaller than the {num_actions} actions: fixed "
+                      f"labels need at least one state per action (dataset.size >= "
+                      f"{num_actions}, or dataset.labels=learned)")
+  k = size // num_actions
+  return np.repeat(np.eye(num_actions, dtype=np.float32), k, axis=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetLayout:
+  """What the ES evolves and how it becomes a dataset.
+
+  Attributes:
+    template: the evolved pytree at the ES's starting point (all zeros): a SyntheticDataset,
+      with actions [D, 0] when the labels are fixed (only states are evolved).
+    labels: 'learned' (actions/labels evolved) or 'fixed' (constant balanced one-hots).
+  """
+
+  template: SyntheticDataset
+  labels: str
+  fixed: np.ndarray | None = None  # [D, num_actions] one-hots for 'fixed'.
+
+  def to_dataset(self, genome: SyntheticDataset) -> SyntheticDataset:
+    """Evolved pytree (any leading axes, e.g. [P]) -> the dataset students are trained on."""
+    if self.fixed is None:
+      return genome
+    labels = jnp.broadcast_to(jnp.asarray(self.fixed), genome.states.shape[:-1]
+                              + self.fixed.shape[-1:])
+    return SyntheticDataset(genome.states, labels)
+
+
+def make_layout(size: int, obs_size: int, act_size: int, labels: str = "learned",
+                discrete: bool = False) -> DatasetLayout:
+  """The layout of a D=`size` dataset; 'fixed' labels (discrete tasks only) keep
+  size // act_size states per action (`fixed_labels`)."""
+  if labels not in LABELS:
+    raise ConfigError(f"unknown dataset.labels {labels!r}; choose one of {LABELS}")
+  if labels == "fixed":
+    if not discrete:
+      raise ConfigError("dataset.labels=fixed needs a discrete-action task; continuous tasks "
+                        "evolve their actions (dataset.labels=learned)")
+    onehot = fixed_labels(size, act_size)
+    return DatasetLayout(zeros(onehot.shape[0], obs_size, 0), labels, onehot)
+  return DatasetLayout(zeros(size, obs_size, act_size), labels)
+
+
 @dataclasses.dataclass
 class DatasetInfo:
   """What is needed to use a dataset besides its arrays.
@@ -61,6 +117,12 @@ class DatasetInfo:
     normalization: 'running', 'constant' or 'none' (see rollout.py).
     obs_mean, obs_var: [obs_size] constant statistics (required for 'constant').
     source: free text, e.g. the run or file it came from.
+    labels: what a discrete task's actions are: 'fixed' (one-hots) or 'learned' (logits);
+      continuous tasks: 'learned'.
+    student: overrides of the paper's student the dataset was made for (released files).
+    eval_envs: parallel envs per student its makers evaluated with (0: not known).
+    fixed_init: HaDES-F files of the paper: the key (420 + seed) of the one student init the
+      dataset was tuned to, `minatar_files.init_authors_student` (-1: fresh inits).
   """
 
   task: str
@@ -69,6 +131,10 @@ class DatasetInfo:
   obs_mean: np.ndarray | None = None
   obs_var: np.ndarray | None = None
   source: str = ""
+  labels: str = "learned"
+  student: dict = dataclasses.field(default_factory=dict)
+  eval_envs: int = 0
+  fixed_init: int = -1
 
   def __post_init__(self):
     if self.normalization not in NORMALIZATIONS:
@@ -78,8 +144,7 @@ class DatasetInfo:
       raise ConfigError("constant normalization needs obs_mean and obs_var")
 
 
-class DatasetFileError(InputError):
-  """A dataset file is missing, unreadable or does not fit its task."""
+DatasetFileError = errors.DatasetFileError
 
 
 def save(path: str, dataset: SyntheticDataset, info: DatasetInfo, **extra: np.ndarray) -> None:
@@ -91,6 +156,7 @@ def save(path: str, dataset: SyntheticDataset, info: DatasetInfo, **extra: np.nd
       "backend": np.array(info.backend),
       "normalization": np.array(info.normalization),
       "source": np.array(info.source),
+      "labels": np.array(info.labels),
       "format": np.array("hades-dataset-v1"),
   }
   if info.obs_mean is not None:
@@ -132,6 +198,9 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
   """
   if not os.path.isfile(path):
     raise DatasetFileError(f"dataset file not found: {path}")
+  if _RELEASED_MINATAR.search(os.path.basename(os.path.realpath(path))) or \
+      _RELEASED_MINATAR.search(os.path.basename(path)):
+    return _load_released_minatar(path, normalization)
   try:
     with np.load(path, allow_pickle=False) as data:
       arrays = {k: data[k] for k in data.files}
@@ -157,7 +226,8 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
         backend=str(arrays.get("backend", "positional")),
         normalization=normalization or str(arrays.get("normalization", "running")),
         obs_mean=obs_mean, obs_var=obs_var,
-        source=str(arrays.get("source", path)))
+        source=str(arrays.get("source", path)),
+        labels=str(arrays.get("labels", "learned")))
   else:  # The paper's released files.
     # A link to a paper file (e.g. WORKDIR/hopper/dataset.npz -> brax_hopper_D64_...npz) counts.
     match = (_REFERENCE_NAME.search(os.path.basename(path))
@@ -179,6 +249,26 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
   return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
 
 
+_RELEASED_MINATAR = re.compile(r"minatar_[A-Za-z]+-MinAtar_D\d+_(distill|overfit)_seed\d+")
+
+
+def _load_released_minatar(path: str, normalization: str | None
+                           ) -> tuple[SyntheticDataset, DatasetInfo]:
+  """The paper's released MinAtar files (`hades.minatar_files`): labelled rows only, fixed
+  one-hot labels, constant normalisation and the authors' student (2x512 ReLU, Adam 0.03
+  without clipping, the file's BC steps)."""
+  states, labels, meta = minatar_files.load_released(path)
+  actions = np.eye(meta["n_actions"], dtype=np.float32)[labels]
+  student = dict(width=512, depth=2, activation="relu", kernel_init="orthogonal",
+                 learning_rate=0.03, max_grad_norm=0.0, bc_steps=meta["bc_steps"])
+  info = DatasetInfo(task=tasks.resolve_task(meta["env_id"]), backend="positional",
+                     normalization=normalization or "constant", obs_mean=meta["obs_mean"],
+                     obs_var=meta["obs_var"], source=meta["source"], labels="fixed",
+                     student=student, eval_envs=8,
+                     fixed_init=-1 if meta["fixed_init_seed"] is None else meta["fixed_init_seed"])
+  return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
+
+
 def check_fits(dataset: SyntheticDataset, obs_size: int, act_size: int, what: str = "dataset"):
   """Raises DatasetFileError unless dataset is [D, obs_size] states and [D, act_size] actions."""
   if dataset.states.shape[-1] != obs_size or dataset.actions.shape[-1] != act_size:
@@ -197,5 +287,5 @@ def content_hash(dataset: SyntheticDataset, info: DatasetInfo) -> str:
       array = np.ascontiguousarray(np.asarray(array, np.float32))
       h.update(str(array.shape).encode())
       h.update(array.tobytes())
-  h.update(f"{info.task}|{info.backend}|{info.normalization}".encode())
+  h.update(f"{info.task}|{info.backend}|{info.normalization}|{info.labels}".encode())
   return h.hexdigest()[:16]

@@ -18,6 +18,7 @@ from flax import struct
 
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
+from hades import minatar_stats
 from hades import rollout
 from hades import sharding
 from hades import strategy as strategy_lib
@@ -45,6 +46,8 @@ class Components:
     env_steps_per_generation: env steps one generation takes (for steps/s).
     candidates_per_chunk: candidates each device trains and evaluates at once (0: all).
     validation: how the ES mean is validated (None: never; the final mean is the result).
+    layout: what the ES evolves and how it becomes a dataset (fixed labels: states only).
+    head: the student's action head (Gaussian or categorical).
   """
 
   task: str
@@ -59,14 +62,28 @@ class Components:
   env_steps_per_generation: int
   candidates_per_chunk: int = 0
   validation: validation_lib.Validation | None = None
+  layout: dataset_lib.DatasetLayout | None = None
+  head: Any = None
+
+  def to_dataset(self, genome) -> dataset_lib.SyntheticDataset:
+    """An evolved pytree (any leading axes) as the dataset students train on."""
+    return genome if self.layout is None else self.layout.to_dataset(genome)
+
+  def unravel(self, flat: jax.Array) -> dataset_lib.SyntheticDataset:
+    """A flat ES vector [num_dims] as a dataset."""
+    return self.to_dataset(self.strategy._unravel_solution(flat))
 
 
 def load_obs_stats(config: ml_collections.ConfigDict, obs_size: int):
-  """(obs_mean [obs], obs_var [obs]) from config.dataset.obs_stats for constant normalisation,
-  else (None, None)."""
+  """(obs_mean [obs], obs_var [obs]) for constant normalisation, else (None, None): from
+  config.dataset.obs_stats, or for MinAtar games without one the authors' statistics that ship
+  with hades (`hades.minatar_stats`)."""
   if config.dataset.normalization != "constant":
     return None, None
   path = config.dataset.obs_stats
+  spec = tasks.get_task(config.task)
+  if not path and spec.minatar:
+    return minatar_stats.load_obs_stats(spec.env_id)
   if not path:
     raise ConfigError("constant normalization needs config.dataset.obs_stats: an .npz with "
                       "obs_mean and obs_var (e.g. one of the paper's D4 dataset files)")
@@ -87,27 +104,34 @@ def build(config: ml_collections.ConfigDict) -> Components:
   env = tasks.make_env(task, config.env.backend, config.env.episode_length)
   obs_size, act_size = int(env.observation_size), int(env.action_size)
   settings = student_lib.StudentSettings.for_task(task, config.student)
-  student = student_lib.make_student(obs_size, act_size, settings)
+  head = tasks.make_head(task, config.dataset.labels)
+  student = student_lib.make_student(obs_size, act_size, settings, head)
   obs_mean, obs_var = load_obs_stats(config, obs_size)
   evaluate = rollout.make_evaluate(env, student.policy, config.eval.num_envs,
                                    config.eval.num_steps, config.dataset.normalization,
-                                   obs_mean, obs_var)
-  population_fitness = fitness_lib.make_population_fitness(
+                                   obs_mean, obs_var, head=head)
+  layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
+                                   config.dataset.labels, head.discrete)
+  fitness = fitness_lib.make_population_fitness(
       student.init_params, student.train, evaluate, config.hades.mode,
       config.hades.num_students)
-  template = dataset_lib.zeros(config.dataset.size, obs_size, act_size)
-  strategy, es_params = strategy_lib.make_strategy(config.es, template)
+
+  def population_fitness(genomes, key, fixed_params=None):
+    return fitness(layout.to_dataset(genomes), key, fixed_params)
+
+  strategy, es_params = strategy_lib.make_strategy(config.es, layout.template)
   info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
-                                 obs_mean, obs_var)
+                                 obs_mean, obs_var, labels=config.dataset.labels)
   validation = validation_lib.make_validation(
-      student.init_params, student.train, evaluate, strategy._unravel_solution,
+      student.init_params, student.train, evaluate,
+      lambda flat: layout.to_dataset(strategy._unravel_solution(flat)),
       config.validation.every_generations, config.es.num_generations,
-      config.validation.num_students)
+      config.validation.num_students, config.validation.std_penalty)
   steps = (config.es.population_size * config.hades.num_students * config.eval.num_envs
            * config.eval.num_steps)
   components = Components(task, obs_size, act_size, settings, student.init_params,
                           population_fitness, strategy, es_params, info, steps,
-                          config.es.candidates_per_chunk, validation)
+                          config.es.candidates_per_chunk, validation, layout, head)
   chunk_shape(config.es.population_size, components.candidates_per_chunk, sharding.make_mesh())
   return components
 
@@ -298,7 +322,7 @@ def plan_host_calls(start: int, num_generations: int, per_call: int) -> list[int
 
 def mean_dataset(components: Components, state: DistillState) -> dataset_lib.SyntheticDataset:
   """The current (final) ES mean as a dataset."""
-  return components.strategy.get_mean(state.es_state)
+  return components.to_dataset(components.strategy.get_mean(state.es_state))
 
 
 def validated_dataset(components: Components, state: DistillState
@@ -307,9 +331,14 @@ def validated_dataset(components: Components, state: DistillState
   validation (or with validation off)."""
   if int(state.validation.best_generation) == 0:
     return None
-  return components.strategy._unravel_solution(state.validation.best_mean)
+  return components.unravel(state.validation.best_mean)
 
 
 def best_dataset(components: Components, state: DistillState) -> dataset_lib.SyntheticDataset:
   """The best candidate evaluated so far, as a dataset."""
-  return components.strategy._unravel_solution(state.es_state.best_solution)
+  return components.unravel(state.es_state.best_solution)
+
+
+def zero_dataset(components: Components) -> dataset_lib.SyntheticDataset:
+  """The ES's starting point (all-zero states; fixed labels stay) as a dataset."""
+  return components.to_dataset(components.layout.template)

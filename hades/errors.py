@@ -11,3 +11,7 @@ class InputError(ValueError):
 
 class ConfigError(InputError):
   """A configuration value is invalid."""
+
+
+class DatasetFileError(InputError):
+  """A dataset file is missing, unreadable or does not fit its task."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from hades import config as config_lib
 from hades import dataset as dataset_lib
@@ -49,10 +50,14 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
     student = student_settings(task, student)
   env = tasks.make_env(task, info.backend)
   obs_size, act_size = int(env.observation_size), int(env.action_size)
-  built = student_lib.make_student(obs_size, act_size, student)
+  built = student_lib.make_student(obs_size, act_size, student,
+                                   tasks.make_head(task, info.labels))
   evaluate = rollout.make_evaluate(env, built.policy, num_envs, num_steps, info.normalization,
-                                   info.obs_mean, info.obs_var)
-  eval_fn = jax.jit(fitness_lib.make_dataset_eval(built.init_params, built.train, evaluate,
+                                   info.obs_mean, info.obs_var, head=built.head)
+  init_params = built.init_params
+  if info.fixed_init >= 0:
+    init_params = _authors_fixed_init(built, info.fixed_init, obs_size, act_size)
+  eval_fn = jax.jit(fitness_lib.make_dataset_eval(init_params, built.train, evaluate,
                                                   num_students))
 
   def score(dataset: dataset_lib.SyntheticDataset, seed: int = 0) -> dict:
@@ -60,12 +65,32 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
     results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
     summary = fitness_lib.summarize(results)
     summary.update(task=task, normalization=info.normalization, backend=info.backend,
+                   fixed_init=info.fixed_init,
                    dataset_size=int(dataset.size), num_students=num_students,
                    num_envs=num_envs, num_steps=num_steps, seed=seed, student=student.to_dict(),
                    bc_loss=float(loss.mean()))
     return summary
 
   return score
+
+
+def _authors_fixed_init(built: student_lib.Student, key: int, obs_size: int, act_size: int):
+  """init_params(keys [S]) -> S copies of the authors' fixed student init (HaDES-F files):
+  `AuthorsMinAtarMLP.init(PRNGKey(key))` drawn with the authors' bit stream."""
+  from hades import minatar_files
+
+  fixed = minatar_files.init_authors_student(key, obs_size, act_size, built.settings.width)
+  ours = jax.eval_shape(built.init_params, jax.random.split(jax.random.key(0), 1))
+  if jax.tree.structure(ours) != jax.tree.structure(fixed) or [
+      x.shape[1:] for x in jax.tree.leaves(ours)] != [x.shape for x in jax.tree.leaves(fixed)]:
+    raise dataset_lib.DatasetFileError(
+        "the authors' fixed init needs their student (2 x 512 ReLU, no std parameter); "
+        f"this student is {built.settings}")
+
+  def init_params(keys):
+    return jax.tree.map(lambda x: jnp.broadcast_to(x, (keys.shape[0],) + x.shape), fixed)
+
+  return init_params
 
 
 def evaluate_dataset(dataset: dataset_lib.SyntheticDataset, info: dataset_lib.DatasetInfo,
@@ -87,10 +112,14 @@ def evaluate_dataset_file(path: str, task: str | None = None, normalization: str
                           **kwargs) -> dict:
   """`evaluate_dataset` on an .npz file (ours or the paper's), with optional overrides."""
   dataset, info = dataset_lib.load(path, normalization=normalization)
+  # The student a file was made for (the authors' MinAtar student), then the caller's.
+  student = {**info.student, **dict(student or {})}
   if task is not None:
     info.task = tasks.resolve_task(task)
   if backend is not None:
     info.backend = tasks.check_backend(backend)
+  if kwargs.get("num_envs") is None:  # Its makers' protocol where known (MinAtar: 8), else 4.
+    kwargs["num_envs"] = info.eval_envs or 4
   result = evaluate_dataset(dataset, info, student, **kwargs)
   result["dataset"] = path
   return result

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import math
 
-import gymnax
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -112,6 +111,10 @@ class GymnaxEnv:
   """
 
   def __init__(self, env_id: str, episode_length: int | None = None):
+    # Imported here: gymnax creates arrays at import, which starts the XLA backend, and the
+    # launchers must choose devices (jax.distributed, CPU device count) after their imports.
+    import gymnax
+
     self.env_id = resolve_env_id(env_id)
     self.env, params = gymnax.make(self.env_id)
     if episode_length is not None:

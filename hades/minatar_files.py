@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hades.dataset import DatasetFileError
+from hades.errors import DatasetFileError
 
 VARIANTS = {"distill": "HaDES-R", "overfit": "HaDES-F"}
 _RELEASED_NAME = re.compile(

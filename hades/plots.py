@@ -51,10 +51,13 @@ def plot_fitness(metrics: dict[str, np.ndarray], task: str, path: str) -> None:
   ax.plot(g, metrics["fitness/best"], label="best candidate so far", color="C2", linestyle="--")
   if "validation/return" in metrics:
     validated = np.isfinite(metrics["validation/return"])
-    ax.plot(g[validated], metrics["validation/return"][validated], "o", markersize=3,
-            color="C3", label="ES mean, validated")
-    ax.step(g[validated], metrics["validation/best"][validated], where="post", color="C3",
-            linewidth=1.5, label="best-validated mean (the dataset)")
+    spread = metrics.get("validation/std", np.zeros_like(g))[validated]
+    ax.errorbar(g[validated], metrics["validation/return"][validated], yerr=spread, fmt="o",
+                markersize=3, linewidth=0.8, color="C3", label="ES mean, validated (+- std)")
+    # Older runs logged only validation/best (the selected mean's return).
+    selected = metrics.get("validation/best_return", metrics["validation/best"])
+    ax.step(g[validated], selected[validated], where="post", color="C3", linewidth=1.5,
+            label="best-validated mean (the dataset)")
   ax.set(xlabel="generation", ylabel="return of students trained on the dataset",
          title=f"HaDES on {task}")
   ax.grid(alpha=0.3)
@@ -96,3 +99,24 @@ def plot_dataset(states: np.ndarray, actions: np.ndarray, task: str, path: str) 
   fig.tight_layout()
   fig.savefig(path)
   plt.close(fig)
+
+
+def plot_any_dataset(dataset, info, path: str) -> None:
+  """A task's dataset picture: MinAtar states as the game frames they encode (channels as
+  colours, grouped by action label; the paper's interpretability figure), any other task's as
+  heat-maps (`plot_dataset`)."""
+  from hades import drawing
+  from hades import gymnax_env
+  from hades import tasks
+
+  spec = tasks.get_task(info.task)
+  states, actions = np.asarray(dataset.states), np.asarray(dataset.actions)
+  if spec.minatar:
+    env = tasks.make_env(info.task)
+    labels = actions.argmax(-1) if info.labels == "fixed" else actions  # Logits: soft labels.
+    drawing.plot_minatar_dataset(
+        states, labels, env.num_channels, env.action_names, path, info.obs_mean, info.obs_var,
+        channel_names=gymnax_env.MINATAR_CHANNELS.get(spec.env_id),
+        title=f"distilled {info.task} dataset ({len(states)} states, {info.labels} labels)")
+    return
+  plot_dataset(states, actions, info.task, path)

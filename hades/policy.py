@@ -1,7 +1,15 @@
-"""Student networks: MLP with a Gaussian head and a learned, state-independent log-std."""
+"""Student networks and their action heads.
+
+One MLP body for every task: obs [..., obs] -> (out [..., act], log_std [act]). The head says
+what `out` means: the mean of a Gaussian over continuous actions (with the learned,
+state-independent log_std), or the logits of a categorical over discrete actions (log_std
+unused and not a parameter). Heads turn outputs into env actions and give the BC
+log-likelihood of dataset labels.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 import flax.linen as nn
@@ -32,10 +40,10 @@ def _kernel_init(kind: str, scale: float):
 
 
 class GaussianMLP(nn.Module):
-  """obs [..., obs_size] -> (mean [..., act_size], log_std [act_size]).
+  """obs [..., obs_size] -> (mean or logits [..., act_size], log_std [act_size]).
 
   Attributes:
-    action_size: number of action dimensions.
+    action_size: number of action dimensions (discrete: number of actions).
     hidden_sizes: width of each hidden layer (paper: (512, 512)).
     activation: a key of ACTIVATIONS.
     kernel_init: 'orthogonal' (paper: gain sqrt(2) hidden, 0.01 output) or 'lecun_normal'.
@@ -45,6 +53,7 @@ class GaussianMLP(nn.Module):
   hidden_sizes: Sequence[int] = (512, 512)
   activation: str = "tanh"
   kernel_init: str = "orthogonal"
+  learned_std: bool = True  # False (categorical heads): log_std is a constant 0, no parameter.
 
   @nn.compact
   def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -55,19 +64,21 @@ class GaussianMLP(nn.Module):
                        bias_init=nn.initializers.zeros)(x))
     mean = nn.Dense(self.action_size, kernel_init=_kernel_init(self.kernel_init, 0.01),
                     bias_init=nn.initializers.zeros)(x)
+    if not self.learned_std:
+      return mean, jnp.zeros((self.action_size,), mean.dtype)
     log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
     return mean, log_std
 
 
 def make_policy(action_size: int, width: int = 512, depth: int = 2, activation: str = "tanh",
-                kernel_init: str = "orthogonal") -> GaussianMLP:
+                kernel_init: str = "orthogonal", learned_std: bool = True) -> GaussianMLP:
   """Builds the student network from config-style arguments (validated)."""
   if activation not in ACTIVATIONS:
     raise ConfigError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
   if width < 1 or depth < 0:
     raise ConfigError(f"student width must be >= 1 and depth >= 0, got {width}, {depth}")
   _kernel_init(kernel_init, 1.0)
-  return GaussianMLP(action_size, (width,) * depth, activation, kernel_init)
+  return GaussianMLP(action_size, (width,) * depth, activation, kernel_init, learned_std)
 
 
 def gaussian_log_prob(mean: jax.Array, log_std: jax.Array, actions: jax.Array,
@@ -84,6 +95,74 @@ def gaussian_log_prob(mean: jax.Array, log_std: jax.Array, actions: jax.Array,
 def sample_actions(key: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
   """Samples actions [..., act] from the Gaussian policy."""
   return mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
+
+
+LABELS = ("fixed", "learned")
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianHead:
+  """Continuous actions: N(mean, exp(log_std)^2) per dimension; the env gets [-1, 1]-clipped
+  actions. Dataset labels are actions [..., act]."""
+
+  discrete = False
+  learned_std = True
+
+  def log_likelihood(self, out: jax.Array, log_std: jax.Array, labels: jax.Array,
+                     mask: jax.Array | None = None) -> jax.Array:
+    """[...] log-density of labels [..., act] (mask [..., act]: 0 on padded dimensions)."""
+    return gaussian_log_prob(out, log_std, labels, mask)
+
+  def act(self, key: jax.Array, out: jax.Array, log_std: jax.Array,
+          deterministic: bool = False) -> jax.Array:
+    """Env actions [..., act] in [-1, 1]: sampled, or the mean when deterministic."""
+    action = out if deterministic else sample_actions(key, out, log_std)
+    return jnp.clip(action, -1.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoricalHead:
+  """Discrete actions: a categorical over softmax(logits). Dataset labels are [..., n]: one-hot
+  action probabilities ('fixed', the paper's balanced labels) or evolved logits whose softmax is
+  the soft target ('learned')."""
+
+  labels: str = "fixed"
+  discrete = True
+  learned_std = False
+
+  def __post_init__(self):
+    if self.labels not in LABELS:
+      raise ConfigError(f"unknown label mode {self.labels!r}; choose one of {LABELS}")
+
+  def target(self, labels: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+    """[..., n] target action probabilities of dataset labels."""
+    if self.labels == "fixed":
+      return labels
+    if mask is not None:
+      labels = jnp.where(mask > 0, labels, -jnp.inf)
+    return jax.nn.softmax(labels, axis=-1)
+
+  def log_likelihood(self, out: jax.Array, log_std: jax.Array, labels: jax.Array,
+                     mask: jax.Array | None = None) -> jax.Array:
+    """[...] minus the cross-entropy from the target of labels [..., n] to softmax(logits);
+    mask [..., n] (multi-task padding) removes actions the task does not have."""
+    del log_std
+    if mask is not None:
+      out = jnp.where(mask > 0, out, -1e9)
+    target = self.target(labels, mask)
+    return jnp.sum(jnp.where(target > 0, target * jax.nn.log_softmax(out, axis=-1), 0.0),
+                   axis=-1)
+
+  def act(self, key: jax.Array, out: jax.Array, log_std: jax.Array,
+          deterministic: bool = False) -> jax.Array:
+    """Env actions [...] int32: sampled from softmax(logits), or the argmax when deterministic."""
+    del log_std
+    if deterministic:
+      return jnp.argmax(out, axis=-1).astype(jnp.int32)
+    return jax.random.categorical(key, out, axis=-1).astype(jnp.int32)
+
+
+Head = GaussianHead | CategoricalHead
 
 
 def make_init_params(policy: nn.Module, obs_size: int) -> types.InitParams:

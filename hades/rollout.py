@@ -76,16 +76,21 @@ EvalResult = types.EvalResult
 
 def make_evaluate(env, policy: types.Policy, num_envs: int, num_steps: int,
                   normalization: str = "running", obs_mean=None, obs_var=None,
-                  deterministic: bool = False) -> types.Evaluate:
+                  deterministic: bool = False,
+                  head: policy_lib.Head = policy_lib.GaussianHead()) -> types.Evaluate:
   """Returns evaluate(params, key) -> EvalResult.
 
   Args:
-    env: un-batched auto-resetting Brax env (`tasks.make_env`).
+    env: un-batched auto-resetting env (`tasks.make_env`: Brax, or gymnax through
+      `hades.gymnax_env`).
     policy: student network; `params` are a single student's parameters.
     num_envs, num_steps: N parallel envs stepped T times (N*T env steps).
     normalization: 'running' | 'constant' | 'none' (see module docstring).
     obs_mean, obs_var: [obs] statistics for 'constant'.
-    deterministic: act with the Gaussian mean instead of sampling (the paper samples).
+    deterministic: act with the Gaussian mean / the likeliest action instead of sampling
+      (the paper samples).
+    head: turns the policy's outputs into env actions (`policy.GaussianHead` or
+      `policy.CategoricalHead`).
   """
   if num_envs < 1 or num_steps < 1:
     raise ConfigError(f"evaluation needs num_envs >= 1 and num_steps >= 1, got {num_envs}, "
@@ -102,9 +107,8 @@ def make_evaluate(env, policy: types.Policy, num_envs: int, num_steps: int,
     def step(carry, key):
       env_state, stats, episode_return, return_sum, return_sq_sum, num_episodes = carry
       stats, obs = observe(stats, env_state.obs)
-      mean, log_std = policy.apply(params, obs)
-      action = mean if deterministic else policy_lib.sample_actions(key, mean, log_std)
-      env_state = jax.vmap(env.step)(env_state, jnp.clip(action, -1.0, 1.0))
+      out, log_std = policy.apply(params, obs)
+      env_state = jax.vmap(env.step)(env_state, head.act(key, out, log_std, deterministic))
       episode_return = episode_return + env_state.reward
       done = env_state.done
       return_sum += done * episode_return
@@ -122,9 +126,11 @@ def make_evaluate(env, policy: types.Policy, num_envs: int, num_steps: int,
 
 
 def make_trajectory(env, policy: types.Policy, num_steps: int, normalization: str = "running",
-                    obs_mean=None, obs_var=None, deterministic: bool = False):
-  """Returns trajectory(params, key) -> (pipeline states [T] (stacked), rewards [T], dones [T])
-  of one env, for rendering; same observation handling as `make_evaluate`."""
+                    obs_mean=None, obs_var=None, deterministic: bool = False,
+                    head: policy_lib.Head = policy_lib.GaussianHead()):
+  """Returns trajectory(params, key) -> (env states [T] (stacked: Brax pipeline states, gymnax
+  states), rewards [T], dones [T]) of one env, for rendering; same observation handling as
+  `make_evaluate`."""
   obs_size = env.observation_size
   observe = make_observe(obs_size, normalization, obs_mean, obs_var)
 
@@ -135,10 +141,10 @@ def make_trajectory(env, policy: types.Policy, num_steps: int, normalization: st
     def step(carry, key):
       env_state, stats = carry
       stats, obs = observe(stats, env_state.obs[None])  # A batch of one env.
-      mean, log_std = policy.apply(params, obs[0])
-      action = mean if deterministic else policy_lib.sample_actions(key, mean, log_std)
-      env_state = env.step(env_state, jnp.clip(action, -1.0, 1.0))
-      return (env_state, stats), (env_state.pipeline_state, env_state.reward, env_state.done)
+      out, log_std = policy.apply(params, obs[0])
+      env_state = env.step(env_state, head.act(key, out, log_std, deterministic))
+      frame = getattr(env_state, "pipeline_state", env_state)  # Brax: what renders.
+      return (env_state, stats), (frame, env_state.reward, env_state.done)
 
     _, out = jax.lax.scan(step, (env_state, RunningStats.create(obs_size)),
                           jax.random.split(act_key, num_steps))

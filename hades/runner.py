@@ -262,8 +262,13 @@ class _Run:
     config, components = self.config, self.components
     plan = distill_lib.plan_host_calls(done, self.num_gens, config.log.generations_per_call)
     runs = {n: distill_lib.make_distill_run(self.step, n) for n in set(plan)}
-    self.log(f"[{self.task}] distilling D={config.dataset.size} (obs {components.obs_size}, "
-             f"act {components.act_size}) with {config.es.strategy} popsize "
+    layout = components.layout
+    used = layout.template.size if layout is not None else config.dataset.size
+    actions = (f"{components.act_size} actions, {layout.labels} labels"
+               if components.head is not None and components.head.discrete
+               else f"act {components.act_size}")
+    self.log(f"[{self.task}] distilling D={used} (obs {components.obs_size}, {actions}) with "
+             f"{config.es.strategy} popsize "
              f"{config.es.population_size}, HaDES-{config.hades.mode[0].upper()} x"
              f"{config.hades.num_students} students, {self.num_gens} generations, "
              f"{components.env_steps_per_generation} env steps/generation, on "
@@ -303,7 +308,7 @@ class _Run:
         self.progress.update(progress_lib.GenerationStats(
             self.task, done, self.num_gens, last["fitness/mean"], last["fitness/max"],
             last["fitness/best"], last["env_steps_per_s"], dt / chunk,
-            (self.num_gens - done) * sec_per_gen, last.get("validation/best", float("nan")),
+            (self.num_gens - done) * sec_per_gen, last.get("validation/best_return", float("nan")),
             last.get("validation/best_generation", 0)))
         if stop.signal and done < self.num_gens:
           raise Interrupted(f"[{self.task}] stopped by signal {stop.signal} at generation "
@@ -347,6 +352,8 @@ class _Run:
       selection = {"selected": "best-validated ES mean",
                    "validation_generation": int(vstate.best_generation),
                    "validation_return": float(vstate.best_return),
+                   "validation_score": float(vstate.best_score),
+                   "validation_std_penalty": components.validation.std_penalty,
                    "validation_students": components.validation.num_students}
     if self.writer:
       dataset_lib.save(os.path.join(self.workdir, "dataset.npz"), dataset,
@@ -360,7 +367,7 @@ class _Run:
     score = evaluation.make_dataset_scorer(
         self.task, components.info, components.student, final.num_students,
         final.num_envs or config.eval.num_envs, final.num_steps)
-    zero = dataset_lib.zeros(config.dataset.size, components.obs_size, components.act_size)
+    zero = distill_lib.zero_dataset(components)
     summary = score(dataset, config.seed + 1)
     summary.update(selection)
     if validated is not None:

@@ -103,8 +103,12 @@ def make_strategy(es_config, template: Any) -> tuple[DistributionBasedAlgorithm,
                       f"got {popsize}")
   kwargs = {}
   if "optimizer" in accepted:
-    kwargs["optimizer"] = optax.adam(decay_schedule(es_config.learning_rate, es_config.lr_decay,
-                                                    es_config.lr_limit, "lr"))
+    optimizers = {"adam": optax.adam, "sgd": optax.sgd}
+    kind = es_config.get("optimizer", "adam")
+    if kind not in optimizers:
+      raise ConfigError(f"unknown es.optimizer {kind!r}; choose one of {sorted(optimizers)}")
+    kwargs["optimizer"] = optimizers[kind](decay_schedule(
+        es_config.learning_rate, es_config.lr_decay, es_config.lr_limit, "lr"))
   elif es_config.lr_decay != 1.0:
     raise ConfigError(f"ES strategy {name} has no learning rate to decay; set es.lr_decay=1")
   if "std_schedule" in accepted:

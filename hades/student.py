@@ -52,21 +52,25 @@ class Student:
 
   Attributes:
     settings: what it was built from.
-    policy: the network, apply(params, obs [..., obs]) -> (mean [..., act], log_std [act]).
+    policy: the network, apply(params, obs [..., obs]) -> (out [..., act], log_std [act]).
+    head: what `out` means (Gaussian mean or categorical logits), actions and BC loss.
     init_params: keys [S] -> params [S, ...] (lax.map; see `policy.make_init_params`).
-    train: (params, dataset) -> (params, final BC loss), the Gaussian BC loop.
+    train: (params, dataset) -> (params, final BC loss), the BC loop with the head's loss.
   """
 
   settings: StudentSettings
   policy: policy_lib.GaussianMLP
   init_params: types.InitParams
   train: types.Train
+  head: policy_lib.Head = policy_lib.GaussianHead()
 
 
-def make_student(obs_size: int, act_size: int, settings: StudentSettings) -> Student:
-  """Builds the student for a task with `obs_size` observations and `act_size` actions."""
+def make_student(obs_size: int, act_size: int, settings: StudentSettings,
+                 head: policy_lib.Head = policy_lib.GaussianHead()) -> Student:
+  """Builds the student for a task with `obs_size` observations and `act_size` actions
+  (discrete: the number of actions), with the task's `head` (`tasks.make_head`)."""
   policy = policy_lib.make_policy(act_size, settings.width, settings.depth, settings.activation,
-                                  settings.kernel_init)
+                                  settings.kernel_init, head.learned_std)
   return Student(settings, policy, policy_lib.make_init_params(policy, obs_size),
                  bc.make_bc_train(policy, settings.bc_steps, settings.learning_rate,
-                                  settings.max_grad_norm))
+                                  settings.max_grad_norm, head), head)

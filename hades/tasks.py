@@ -1,7 +1,12 @@
-"""Task registry: Brax environments that HaDES distils, with their defaults.
+"""Task registry: the environments HaDES distils, by family, with their defaults.
 
-A task is a Brax environment name plus what the paper used per task (number of BC steps).
-`make_env` builds the environment wrapped for fixed-length episodes with auto-reset.
+A task is its family, its environment and what the paper used for it (BC steps). Families:
+  brax:   continuous control (hopper, walker2d, ...): Gaussian students, evolved actions.
+  gymnax: discrete control (cartpole, acrobot, MinAtar games): categorical students, fixed
+          one-hot or evolved (learned) labels.
+`make_env` builds either behind one interface (un-batched, auto-resetting, `obs`, `reward`,
+`done`); `make_head` gives the student head of a task. Nothing downstream branches on the
+family: it uses the env, the head and the sizes.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ from brax import envs as brax_envs
 from brax.envs.wrappers import training as brax_training
 from mujoco import mjx
 
+from hades import gymnax_env
 from hades import paper_envs  # noqa: F401  (registers the paper's brax 0.9.4 env variants)
+from hades import policy as policy_lib
 from hades.errors import ConfigError
 
 BACKENDS = ("positional", "generalized", "spring", "mjx")
+FAMILIES = ("brax", "gymnax")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,12 +34,35 @@ class TaskSpec:
   """Static facts about one task.
 
   Attributes:
-    name: canonical Brax environment name.
+    name: canonical task name (Brax: the Brax environment name).
     bc_steps: behaviour-cloning steps the paper used for this task.
+    family: 'brax' (continuous actions) or 'gymnax' (discrete actions).
+    env_id: gymnax environment id (gymnax family).
+    num_actions: discrete actions (0: continuous).
+    episode_length: default time limit (0: the environment's own).
   """
 
   name: str
   bc_steps: int = 400
+  family: str = "brax"
+  env_id: str = ""
+  num_actions: int = 0
+  episode_length: int = 1000
+
+  @property
+  def discrete(self) -> bool:
+    return self.num_actions > 0
+
+  @property
+  def minatar(self) -> bool:
+    return self.env_id.endswith("-MinAtar")
+
+
+def _gymnax(name: str, num_actions: int) -> TaskSpec:
+  # The paper's MinAtar students: 64 BC steps. Episodes end at the env's own time limit
+  # (CartPole/Acrobot 500, MinAtar 1000, Freeway 2500 steps).
+  return TaskSpec(name, bc_steps=64, family="gymnax", env_id=gymnax_env.GYMNAX_IDS[name],
+                  num_actions=num_actions, episode_length=0)
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -47,10 +78,20 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec("inverted_double_pendulum_paper", bc_steps=200),
         TaskSpec("reacher"),
         TaskSpec("walker2d"),
+        _gymnax("cartpole", 2),
+        _gymnax("acrobot", 3),
+        _gymnax("breakout", 3),
+        _gymnax("space_invaders", 4),
+        _gymnax("asterix", 5),
+        _gymnax("freeway", 3),
+        _gymnax("seaquest", 6),
     )
 }
 
-ALIASES = {"walker": "walker2d", "cheetah": "halfcheetah", "idp": "inverted_double_pendulum"}
+ALIASES = {"walker": "walker2d", "cheetah": "halfcheetah", "idp": "inverted_double_pendulum",
+           "spaceinvaders": "space_invaders",
+           # gymnax ids name their tasks too.
+           **{env_id.lower(): name for name, env_id in gymnax_env.GYMNAX_IDS.items()}}
 
 
 def resolve_task(name: str) -> str:
@@ -89,18 +130,34 @@ def _models_on_local_device():
     mjx.put_model = original
 
 
-@functools.lru_cache(maxsize=None)
-def make_env(task: str, backend: str = "positional", episode_length: int = 1000):
-  """Builds a Brax env with `episode_length`-step episodes and automatic reset.
+def make_head(task: str, labels: str = "fixed") -> policy_lib.Head:
+  """The student head of a task: Gaussian for continuous actions, categorical (with `labels`
+  'fixed' or 'learned') for discrete ones."""
+  if get_task(task).discrete:
+    return policy_lib.CategoricalHead(labels)
+  return policy_lib.GaussianHead()
 
-  The returned env is un-batched: `reset(key) -> State`, `step(State, action[act]) -> State`;
-  vmap it for parallel envs. `State.done` is 1 on the step an episode ends (by termination or
+
+@functools.lru_cache(maxsize=None)
+def make_env(task: str, backend: str = "positional", episode_length: int = 0):
+  """Builds a task's env with automatic reset and `episode_length`-step episodes (0: the
+  task's default, Brax 1000, gymnax the env's own limit).
+
+  The returned env is un-batched: `reset(key) -> State`, `step(State, action) -> State`
+  (action [act] float for Brax, [] int32 for gymnax); vmap it for parallel envs. `State.obs`
+  is the flat observation; `State.done` is 1 on the step an episode ends (by termination or
   time limit), and the returned observation is then already the first one of the next episode.
+  `env.observation_size`, `env.action_size` (discrete: number of actions).
   """
-  name, backend = resolve_task(task), check_backend(backend)
+  name = resolve_task(task)
+  spec = TASKS[name]
+  length = episode_length if episode_length > 0 else spec.episode_length
+  if spec.family == "gymnax":
+    return gymnax_env.make_gymnax_env(spec.env_id, length or None)
+  backend = check_backend(backend)
   with _models_on_local_device():
     env = brax_envs.get_environment(name, backend=backend)
-  env = brax_training.EpisodeWrapper(env, episode_length=episode_length, action_repeat=1)
+  env = brax_training.EpisodeWrapper(env, episode_length=length, action_repeat=1)
   return brax_training.AutoResetWrapper(env)
 
 

@@ -92,7 +92,8 @@ class PopulationFitness(Protocol):
 
 
 class ScoreMean(Protocol):
-  """score(flat ES mean [num_dims], key) -> [] mean return of fresh students trained on it."""
+  """score(flat ES mean [num_dims], key) -> [num_students] returns of fresh students trained
+  on it (or [] when the score is one number)."""
 
   def __call__(self, flat_mean: jax.Array, key: PRNGKey) -> jax.Array:
     ...

@@ -1,10 +1,13 @@
-"""Train fresh students on a dataset by BC and report their Brax return.
+"""Train fresh students on a dataset by BC and report their return.
 
   python -m launch.evaluate --dataset=runs/x/hopper/dataset.npz
   python -m launch.evaluate --dataset=../shared/reference/brax_hopper_D64_distill_seed0.npz
+  python -m launch.evaluate --num_students=64 \
+      --dataset=../shared/reference/minatar/minatar_Breakout-MinAtar_D16_distill_seed0.npz
 
 Student settings default to the run's own config.json next to the dataset, or to the paper's
-student (2x512 tanh, task BC steps) for the paper's released files; flags override them.
+student for the paper's released files (Brax: 2x512 tanh, task BC steps; MinAtar: the authors'
+2x512 ReLU, Adam 0.03 unclipped, the file's BC steps, 8 envs x 1024 steps); flags override.
 Prints JSON (mean +- std return over students x finished episodes) or writes it to --output.
 """
 
@@ -26,7 +29,8 @@ flags.DEFINE_enum("normalization", None, ["running", "constant", "none"],
 flags.DEFINE_integer("num_students", 8, "Fresh students (each its own init and eval key).")
 flags.DEFINE_integer("num_envs", None,
                      "Parallel envs per student (default: the run config's eval.num_envs, which "
-                     "running normalisation depends on; else 4 as in the paper).")
+                     "running normalisation depends on; else the released file's protocol: 4 "
+                     "for Brax, 8 for MinAtar).")
 flags.DEFINE_integer("num_steps", 1024, "Env steps per env.")
 flags.DEFINE_integer("width", None, "Student width (default: run config, else 512).")
 flags.DEFINE_integer("depth", None, "Student hidden layers (default: run config, else 2).")
@@ -45,7 +49,7 @@ def main(argv):
 
   saved = evaluation.load_run_config(FLAGS.dataset)
   student = saved.get("student", {})
-  num_envs = saved.get("eval", {}).get("num_envs", 4)
+  num_envs = saved.get("eval", {}).get("num_envs")  # None: the file's protocol, else 4.
   if FLAGS.num_envs is not None:
     num_envs = FLAGS.num_envs
   overrides = {k: getattr(FLAGS, k) for k in ("width", "depth", "activation", "bc_steps",

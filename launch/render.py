@@ -1,4 +1,4 @@
-"""Render an agent acting in Brax as a GIF (and brax's HTML viewer).
+"""Render an agent acting as a GIF (Brax: and brax's HTML viewer).
 
   MUJOCO_GL=osmesa python -m launch.render --workdir=runs/demo --task=hopper
   MUJOCO_GL=osmesa python -m launch.render --workdir=runs/demo --agent=generalist
@@ -8,7 +8,8 @@ student settings) and writes WORKDIR/<task>/rollout.gif; --agent=generalist roll
 multi-task generalist of WORKDIR/multitask/ (seed 0 of its seeds) on each of its tasks (or
 --task) and writes WORKDIR/<task>/generalist.gif. MuJoCo renders off-screen with OSMesa
 (`apt-get install libosmesa6`, MUJOCO_GL=osmesa, the default here); --html also writes brax's
-HTML viewer file next to each GIF.
+HTML viewer file next to each GIF. Discrete tasks (gymnax) are drawn from their observations
+(MinAtar grids, CartPole, Acrobot) and need no renderer.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ def main(argv):
   from hades import render
   from hades import tasks
 
-  render.check_renderer()
   workdir = os.path.abspath(FLAGS.workdir)
   options = dict(steps=FLAGS.steps, every=FLAGS.every, width=FLAGS.width, height=FLAGS.height,
                  html=FLAGS.html)

@@ -3,7 +3,8 @@
   python -m launch.report --workdir=runs/demo
 
 Writes, per task, WORKDIR/<task>/fitness.png (fitness over generations) and dataset.png (the
-distilled states and actions as heat-maps), and WORKDIR/report.md embedding them with a table
+distilled states and actions as heat-maps; MinAtar: the game frames the states encode, one
+row per action label), and WORKDIR/report.md embedding them with a table
 of final returns (and WORKDIR/transfer.png when present).
 """
 
@@ -24,8 +25,6 @@ flags.mark_flag_as_required("workdir")
 
 def main(argv):
   del argv
-  import numpy as np
-
   from hades import dataset as dataset_lib
   from hades import plots
 
@@ -48,9 +47,8 @@ def main(argv):
     section = [f"## {task}", "", f"![fitness]({task}/fitness.png)", ""]
     dataset_path = os.path.join(tdir, "dataset.npz")
     if os.path.exists(dataset_path):
-      dataset, _ = dataset_lib.load(dataset_path)
-      plots.plot_dataset(np.asarray(dataset.states), np.asarray(dataset.actions), task,
-                         os.path.join(tdir, "dataset.png"))
+      dataset, info = dataset_lib.load(dataset_path)
+      plots.plot_any_dataset(dataset, info, os.path.join(tdir, "dataset.png"))
       section += [f"![dataset]({task}/dataset.png)", ""]
     summary_path = os.path.join(tdir, "summary.json")
     if os.path.exists(summary_path):

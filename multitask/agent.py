@@ -114,3 +114,25 @@ class TaskView:
     ids = jnp.full(obs.shape[:-1], task_id, jnp.int32)
     mean, log_std = self.agent.apply(params, jnp.pad(obs, pad), ids)
     return mean[..., :self.act_size], log_std[..., :self.act_size]
+
+
+def parameter_sharing(agent: TaskConditionedPolicy, params) -> dict:
+  """How much of one generalist all its tasks share.
+
+  Task-specific: the per-task input layers, the task code (its rows are one task's each), and
+  with per-task heads the output layer and log_std (each task reads its own slice). Everything
+  else (the trunk; a shared output layer) every task uses.
+
+  Returns {'total': n, 'shared': n, 'shared_fraction': shared / total}.
+  """
+  total = shared = 0
+  for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+    names = [str(getattr(p, "key", p)) for p in path]
+    size = int(np.prod(leaf.shape))
+    per_task = any(n.startswith(("input_", "task_code", "task_embedding")) for n in names)
+    if agent.per_task_heads:
+      last_dense = f"Dense_{len(agent.hidden_sizes) - (1 if agent.per_task_inputs else 0)}"
+      per_task |= "log_std" in names or last_dense in names
+    total += size
+    shared += 0 if per_task else size
+  return {"total": total, "shared": shared, "shared_fraction": shared / max(total, 1)}

@@ -1,4 +1,8 @@
-"""Combine per-task datasets of different sizes into one padded, task-labelled training set."""
+"""Combine per-task datasets of different sizes into one padded, task-labelled training set.
+
+Tasks of any family mix: a continuous task's points carry actions (Gaussian NLL), a discrete
+task's carry target action probabilities (cross-entropy), flagged per point.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import numpy as np
 from flax import struct
 
 from hades import dataset as dataset_lib
+from hades import policy as policy_lib
+from hades import tasks
 from hades.errors import InputError
 
 
@@ -18,8 +24,9 @@ class TaskSlot:
   """Where one task sits in the combined set.
 
   Attributes:
-    name: task name; index: its task id; obs_size/act_size: its real sizes;
-    info: how its dataset was distilled (normalisation, backend, obs stats).
+    name: task name; index: its task id; obs_size/act_size: its real sizes (discrete: number
+    of actions); info: how its dataset was distilled (normalisation, backend, obs stats,
+    labels); discrete: whether its actions are discrete (categorical head).
   """
 
   name: str
@@ -28,6 +35,12 @@ class TaskSlot:
   act_size: int
   size: int
   info: dataset_lib.DatasetInfo
+  discrete: bool = False
+
+  @property
+  def head(self) -> policy_lib.Head:
+    """The head the generalist acts with on this task."""
+    return tasks.make_head(self.info.task, self.info.labels)
 
 
 @struct.dataclass
@@ -37,9 +50,11 @@ class MultiTaskData:
   Attributes:
     states: [N, max_obs] each task's (normalised) states, zero-padded.
     task_ids: [N] int32 task index of each point.
-    actions: [N, max_act] action labels, zero-padded.
+    actions: [N, max_act] continuous actions, or target action probabilities of discrete
+      tasks, zero-padded.
     action_mask: [N, max_act] 1 for a task's real action dimensions, 0 for padding.
     weights: [N] loss weight of each point; every task sums to 1/T whatever its size.
+    discrete: [N] 1.0 for points of discrete-action tasks (cross-entropy), 0.0 otherwise.
   """
 
   states: jax.Array
@@ -47,6 +62,7 @@ class MultiTaskData:
   actions: jax.Array
   action_mask: jax.Array
   weights: jax.Array
+  discrete: jax.Array
 
 
 def pad_to(x: np.ndarray, width: int) -> np.ndarray:
@@ -70,18 +86,23 @@ def combine(datasets: dict[str, tuple[dataset_lib.SyntheticDataset, dataset_lib.
   slots = []
   for i, (name, (data, info)) in enumerate(datasets.items()):
     slots.append(TaskSlot(name, i, int(data.states.shape[-1]), int(data.actions.shape[-1]),
-                          int(data.size), info))
+                          int(data.size), info, tasks.get_task(info.task).discrete))
   max_obs = max(s.obs_size for s in slots)
   max_act = max(s.act_size for s in slots)
-  parts = {k: [] for k in ("states", "task_ids", "actions", "action_mask", "weights")}
+  parts = {k: [] for k in ("states", "task_ids", "actions", "action_mask", "weights",
+                           "discrete")}
   for slot, (data, _) in zip(slots, datasets.values()):
     parts["states"].append(pad_to(data.states, max_obs))
-    parts["actions"].append(pad_to(data.actions, max_act))
+    labels = data.actions
+    if slot.discrete:  # Fixed one-hots stay; learned logits become their softmax.
+      labels = slot.head.target(jnp.asarray(labels))
+    parts["actions"].append(pad_to(labels, max_act))
     mask = np.zeros((slot.size, max_act), np.float32)
     mask[:, :slot.act_size] = 1.0
     parts["action_mask"].append(mask)
     parts["task_ids"].append(np.full((slot.size,), slot.index, np.int32))
     parts["weights"].append(np.full((slot.size,), 1.0 / (len(slots) * slot.size), np.float32))
+    parts["discrete"].append(np.full((slot.size,), float(slot.discrete), np.float32))
   data = MultiTaskData(**{k: jnp.asarray(np.concatenate(v)) for k, v in parts.items()})
   return data, slots
 

@@ -21,7 +21,7 @@ def make_generalist_eval(agent, slot: combine.TaskSlot, max_obs: int, num_envs: 
   env = tasks.make_env(slot.name, slot.info.backend)
   view = agent_lib.TaskView(agent, None, max_obs, slot.act_size)  # Id passed with params.
   evaluate = rollout.make_evaluate(env, view, num_envs, num_steps, slot.info.normalization,
-                                   slot.info.obs_mean, slot.info.obs_var)
+                                   slot.info.obs_mean, slot.info.obs_var, head=slot.head)
 
   @jax.jit
   def batched(params, task_id, keys):
@@ -81,6 +81,10 @@ def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: di
     row = {}
     for source in slots:
       if source.name == slot.name:
+        continue
+      if source.discrete != slot.discrete:
+        # Actions and labels of another kind: nothing to transplant.
+        row[source.name] = float("nan")
         continue
       moved = combine.transplant(datasets[source.name][0], slot.obs_size, slot.act_size)
       row[source.name] = scorer(moved, seed)["return_mean"]

@@ -27,7 +27,9 @@ def plot_transfer(report: dict, path: str) -> None:
   ax.set_xticks(range(len(columns)), columns, rotation=25, ha="right", fontsize=8)
   ax.set_yticks(range(len(names)), [f"on {n}" for n in names], fontsize=8)
   for (i, j), v in np.ndenumerate(raw):
-    ax.text(j, i, f"{v:.0f}\n({rel[i, j]:.2f})", ha="center", va="center", fontsize=7,
+    # NaN: a dataset of another action kind (discrete vs continuous), not transplanted.
+    text = "n/a\n(other\naction kind)" if np.isnan(v) else f"{v:.0f}\n({rel[i, j]:.2f})"
+    ax.text(j, i, text, ha="center", va="center", fontsize=7,
             color="white" if (np.isnan(rel[i, j]) or rel[i, j] < 0.6) else "black")
   fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="return / specialist's return")
   ax.set_title("task transfer: return (relative to the task's own dataset)", fontsize=9)

@@ -12,13 +12,20 @@ from multitask import agent as agent_lib
 from multitask import combine
 
 
+_CATEGORICAL = policy_lib.CategoricalHead("fixed")  # Targets are probabilities (combine).
+
+
 def make_multitask_loss(agent: agent_lib.TaskConditionedPolicy) -> types.Loss:
-  """loss(params, data) = sum_i w_i * -log pi(action_i | state_i, task_i) over each point's
-  real action dims (padding masked out); the weights make every task count equally."""
+  """loss(params, data) = sum_i w_i * -log pi(label_i | state_i, task_i) over each point's
+  real action dims (padding masked out): the Gaussian NLL of continuous tasks' actions, the
+  cross-entropy to discrete tasks' target probabilities (the outputs are their logits); the
+  weights make every task count equally."""
 
   def loss_fn(params, data: combine.MultiTaskData) -> jax.Array:
-    mean, log_std = agent.apply(params, data.states, data.task_ids)
-    log_prob = policy_lib.gaussian_log_prob(mean, log_std, data.actions, data.action_mask)
+    out, log_std = agent.apply(params, data.states, data.task_ids)
+    gaussian = policy_lib.gaussian_log_prob(out, log_std, data.actions, data.action_mask)
+    categorical = _CATEGORICAL.log_likelihood(out, log_std, data.actions, data.action_mask)
+    log_prob = jnp.where(data.discrete > 0, categorical, gaussian)
     return -jnp.sum(data.weights * log_prob)
 
   return loss_fn

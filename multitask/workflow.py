@@ -45,8 +45,10 @@ def load_task_datasets(workdir: str, names: list[str]) -> tuple[dict, dict, dict
       raise dataset_lib.DatasetFileError(
           f"{path} holds a dataset for {datasets[task][1].task}, not {task}")
     saved = evaluation.load_run_config(path)
-    students[task] = saved.get("student", {})
-    num_envs[task] = saved.get("eval", {}).get("num_envs", 4)
+    info = datasets[task][1]
+    # A run's own student, else the one a released file was made for (MinAtar), else paper's.
+    students[task] = saved.get("student", info.student)
+    num_envs[task] = saved.get("eval", {}).get("num_envs", info.eval_envs or 4)
   return datasets, students, num_envs
 
 
@@ -95,7 +97,8 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
   out_dir = os.path.join(workdir, "multitask")
   existing = _read_meta(out_dir)
   if existing is not None and not overwrite:
-    if {k: v for k, v in existing.items() if k != "final_loss"} == json.loads(json.dumps(meta)):
+    if ({k: v for k, v in existing.items() if k not in ("final_loss", "parameters")}
+        == json.loads(json.dumps(meta))):
       log(f"[multitask] {out_dir} already holds generalists trained with this config and "
           "these datasets; keeping them (--overwrite retrains)")
       return {"tasks": meta["tasks"], "final_loss": existing.get("final_loss"), "reused": True}
@@ -113,6 +116,7 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
       agent, data, jax.random.key(config.seed), config.train.num_seeds, config.train.bc_steps,
       config.train.learning_rate, config.train.max_grad_norm)
   final_loss = [float(x) for x in np.asarray(loss)]
+  sharing = agent_lib.parameter_sharing(agent, jax.tree.map(lambda x: x[0], params))
   # Saved next to the old generalist, then swapped in.
   new_dir = out_dir + ".new"
   shutil.rmtree(new_dir, ignore_errors=True)
@@ -122,15 +126,17 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
   ckpt.save(config.train.bc_steps, params, meta)
   ckpt.close()
   with open(os.path.join(new_dir, "config.json"), "w") as f:
-    json.dump(dict(meta, final_loss=final_loss), f, indent=2)
+    json.dump(dict(meta, final_loss=final_loss, parameters=sharing), f, indent=2)
   old_dir = out_dir + ".old"
   if os.path.exists(out_dir):
     shutil.rmtree(old_dir, ignore_errors=True)
     os.replace(out_dir, old_dir)
   os.replace(new_dir, out_dir)
   shutil.rmtree(old_dir, ignore_errors=True)
-  log(f"[multitask] final BC loss per seed: {np.round(final_loss, 3).tolist()}")
-  return {"tasks": meta["tasks"], "final_loss": final_loss}
+  log(f"[multitask] final BC loss per seed: {np.round(final_loss, 3).tolist()}; "
+      f"{sharing['shared']}/{sharing['total']} parameters "
+      f"({100 * sharing['shared_fraction']:.1f}%) shared by all tasks")
+  return {"tasks": meta["tasks"], "final_loss": final_loss, "parameters": sharing}
 
 
 def dataset_hashes(datasets: dict) -> dict[str, str]:
@@ -214,6 +220,10 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
       arch_settings=parse_architectures(architectures if architectures is not None
                                         else config.eval.architectures),
       seed=config.seed, generalist_repeats=repeats or config.eval.generalist_repeats, log=log)
+  report["parameters"] = agent_lib.parameter_sharing(agent, jax.tree.map(lambda x: x[0], params))
+  if any(s.discrete for s in slots) and not all(s.discrete for s in slots):
+    report["cross_task_note"] = ("datasets are transplanted only between tasks of the same "
+                                 "action kind (discrete or continuous); other cells are NaN")
   with open(os.path.join(workdir, "transfer.json"), "w") as f:
     json.dump(report, f, indent=2)
   report_lib.plot_transfer(report, os.path.join(workdir, "transfer.png"))

@@ -15,6 +15,15 @@ def test_paper_config_has_no_cpu_shortcuts():
   assert resolved.es.num_generations == 2000 and resolved.es.population_size == 2048
   assert resolved.student.width == 512 and resolved.student.bc_steps == 400
   assert config_lib.resolve_config(paper.get_config(), {"task": "hopper"}).student.bc_steps == 200
+  # Discrete tasks: the paper's MinAtar setting.
+  breakout = config_lib.resolve_config(paper.get_config(), {"task": "breakout"})
+  assert (breakout.es.strategy, breakout.es.population_size, breakout.es.sigma) == ("SNES", 2048,
+                                                                                   0.5)
+  assert breakout.es.num_generations == 2000 and breakout.dataset.size == 16
+  assert (breakout.student.width, breakout.student.activation, breakout.student.bc_steps,
+          breakout.student.learning_rate) == (512, "relu", 64, 0.03)
+  assert (breakout.eval.num_envs, breakout.eval.num_steps) == (8, 1024)
+  assert breakout.dataset.labels == "fixed" and breakout.dataset.normalization == "constant"
 
 
 def test_command_line_beats_the_task_preset():

@@ -154,3 +154,73 @@ def test_a_generalist_of_other_datasets_is_never_reused(tmp_path):
                                     log=lambda s: None, overwrite=True)
   assert "reused" not in result
   workflow.load_generalist(str(tmp_path))
+
+
+def _mixed_datasets():
+  """hopper (continuous, act 3), cartpole (2 actions, fixed one-hots), breakout-sized learned
+  logits (3 actions): one generalist over both families."""
+  rng = np.random.default_rng(1)
+  hopper = dataset_lib.SyntheticDataset(rng.normal(size=(4, 11)).astype(np.float32),
+                                        rng.uniform(-1, 1, size=(4, 3)).astype(np.float32))
+  cartpole = dataset_lib.SyntheticDataset(rng.normal(size=(4, 4)).astype(np.float32),
+                                          np.eye(2, dtype=np.float32)[[0, 0, 1, 1]])
+  acrobot = dataset_lib.SyntheticDataset(rng.normal(size=(3, 6)).astype(np.float32),
+                                         3 * rng.normal(size=(3, 3)).astype(np.float32))
+  return {"hopper": (hopper, dataset_lib.DatasetInfo("hopper")),
+          "cartpole": (cartpole, dataset_lib.DatasetInfo("cartpole", labels="fixed")),
+          "acrobot": (acrobot, dataset_lib.DatasetInfo("acrobot", labels="learned"))}
+
+
+def test_mixed_families_combine_with_the_right_loss_per_task():
+  datasets = _mixed_datasets()
+  data, slots = combine.combine(datasets)
+  assert [s.discrete for s in slots] == [False, True, True]
+  np.testing.assert_array_equal(data.discrete, [0] * 4 + [1] * 4 + [1] * 3)
+  # Learned logits become target probabilities; padded actions are masked.
+  np.testing.assert_allclose(data.actions[8:, :3], jax.nn.softmax(datasets["acrobot"][0].actions),
+                             rtol=1e-6)
+  np.testing.assert_array_equal(data.action_mask[4:8], [[1, 1, 0]] * 4)
+  agent = agent_lib.make_agent(3, 3, width=64, per_task_heads=True)
+  params, loss = train_lib.train_generalists(agent, data, jax.random.key(0), 2, 300, 0.01)
+  assert np.all(np.isfinite(loss))
+  one = jax.tree.map(lambda x: x[0], params)
+  for slot in slots[1:]:
+    view = agent_lib.TaskView(agent, slot.index, data.states.shape[-1], slot.act_size)
+    states = datasets[slot.name][0].states
+    logits, _ = view.apply(one, jnp.asarray(states))
+    assert logits.shape == (len(states), slot.act_size)
+    np.testing.assert_array_equal(jnp.argmax(logits, -1),
+                                  np.argmax(datasets[slot.name][0].actions, -1))
+    assert slot.head.act(None, logits, None, deterministic=True).dtype == jnp.int32
+
+
+def test_a_categorical_point_uses_cross_entropy_not_the_gaussian():
+  data, _ = combine.combine(_mixed_datasets())
+  agent = agent_lib.make_agent(3, 3, width=16)
+  params = agent.init(jax.random.key(0), data.states[0], data.task_ids[0])
+  loss_fn = train_lib.make_multitask_loss(agent)
+  out, _ = agent.apply(params, data.states, data.task_ids)
+  # Cartpole's points: shifting both logits by a constant changes no probability (cross-
+  # entropy), while a Gaussian NLL would change.
+  shifted = jax.tree.map(lambda x: x, params)
+  bias = shifted["params"]["Dense_2"]["bias"]
+  shifted["params"]["Dense_2"]["bias"] = bias + 5.0
+  only_cartpole = data.replace(weights=jnp.where(data.task_ids == 1, data.weights, 0.0))
+  assert float(loss_fn(shifted, only_cartpole)) == pytest.approx(
+      float(loss_fn(params, only_cartpole)), rel=1e-5)
+  only_hopper = data.replace(weights=jnp.where(data.task_ids == 0, data.weights, 0.0))
+  assert float(loss_fn(shifted, only_hopper)) > float(loss_fn(params, only_hopper)) + 1.0
+  assert out.shape == (11, 3)
+
+
+def test_parameter_sharing_counts_task_specific_layers():
+  obs, ids = jnp.zeros((5,)), jnp.zeros((), jnp.int32)
+  shared = agent_lib.make_agent(3, 6, 16, 2)
+  p = shared.init(jax.random.key(0), obs, ids)
+  # Only the task code (3 x 16) is task-specific.
+  assert agent_lib.parameter_sharing(shared, p) == {
+      "total": 524, "shared": 476, "shared_fraction": pytest.approx(476 / 524)}
+  heads = agent_lib.make_agent(3, 6, 16, 2, per_task_heads=True, per_task_inputs=True)
+  p = heads.init(jax.random.key(0), obs, ids)
+  sharing = agent_lib.parameter_sharing(heads, p)
+  assert sharing["shared"] == 16 * 16 + 16  # The one shared hidden layer.

@@ -25,38 +25,43 @@ ARGS = ["--task=hopper", "--config.dataset.size=4", "--config.student.width=8",
 TIMING_KEYS = ("env_steps_per_s", "wall_time")
 
 
-def _cmd(workdir, *extra):
-  return [sys.executable, "-m", "launch.distill", f"--workdir={workdir}", *ARGS, *extra]
+# A discrete task (gymnax CartPole, fixed labels), 500-step episodes.
+CARTPOLE_ARGS = [a for a in ARGS if not a.startswith(("--task", "--config.eval.num_steps"))] + [
+    "--task=cartpole", "--config.eval.num_steps=500"]
 
 
-def _popen(workdir, *extra):
-  return subprocess.Popen(_cmd(workdir, *extra), cwd=REPO, stdout=subprocess.PIPE,
+def _cmd(workdir, *extra, args=ARGS):
+  return [sys.executable, "-m", "launch.distill", f"--workdir={workdir}", *args, *extra]
+
+
+def _popen(workdir, *extra, args=ARGS):
+  return subprocess.Popen(_cmd(workdir, *extra, args=args), cwd=REPO, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True,
                           env=dict(os.environ, PYTHONWARNINGS="ignore"))
 
 
-def _rows(workdir):
-  path = os.path.join(workdir, "hopper", "metrics.jsonl")
+def _rows(workdir, task="hopper"):
+  path = os.path.join(workdir, task, "metrics.jsonl")
   if not os.path.exists(path):
     return []
   with open(path) as f:
     return [json.loads(l) for l in f if l.strip().endswith("}")]
 
 
-def _wait_rows(proc, workdir, n, timeout=300):
+def _wait_rows(proc, workdir, n, timeout=300, task="hopper"):
   t0 = time.time()
-  while len(_rows(workdir)) < n:
+  while len(_rows(workdir, task)) < n:
     assert proc.poll() is None, proc.communicate()[1][-3000:]
     assert time.time() - t0 < timeout, "run did not progress"
     time.sleep(0.05)
 
 
-def _outcome(workdir):
-  with np.load(os.path.join(workdir, "hopper", "dataset.npz")) as f:
+def _outcome(workdir, task="hopper"):
+  with np.load(os.path.join(workdir, task, "dataset.npz")) as f:
     arrays = {k: f[k] for k in ("states", "actions", "best_states", "best_actions",
                                 "final_states", "final_actions", "validation_generation",
                                 "validation_return")}
-  rows = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in _rows(workdir)]
+  rows = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in _rows(workdir, task)]
   assert sum("validation/return" in r for r in rows) == GENS // 4
   return arrays, rows
 
@@ -69,6 +74,7 @@ def reference(tmp_path_factory):
   return _outcome(workdir)
 
 
+@pytest.mark.xdist_group("hopper_reference")  # Shares the reference run.
 @pytest.mark.slow
 def test_sigkill_then_resume_is_bit_identical_and_workdir_is_locked(tmp_path, reference):
   workdir = str(tmp_path)
@@ -92,6 +98,7 @@ def test_sigkill_then_resume_is_bit_identical_and_workdir_is_locked(tmp_path, re
     np.testing.assert_array_equal(arrays[k], ref_arrays[k])
 
 
+@pytest.mark.xdist_group("hopper_reference")  # Shares the reference run.
 @pytest.mark.slow
 def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, reference):
   workdir = str(tmp_path)
@@ -118,6 +125,27 @@ def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, reference):
   assert rows == reference[1]
   for k in arrays:
     np.testing.assert_array_equal(arrays[k], reference[0][k])
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_is_bit_identical_for_a_discrete_task(tmp_path):
+  reference = subprocess.run(_cmd(tmp_path / "reference", args=CARTPOLE_ARGS), cwd=REPO,
+                             capture_output=True, text=True, timeout=600)
+  assert reference.returncode == 0, reference.stderr[-3000:]
+  workdir = str(tmp_path / "killed")
+  proc = _popen(workdir, args=CARTPOLE_ARGS)
+  _wait_rows(proc, workdir, 7, task="cartpole")
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert len(_rows(workdir, "cartpole")) < GENS
+  resumed = subprocess.run(_cmd(workdir, args=CARTPOLE_ARGS), cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+  assert resumed.returncode == 0 and "resuming from the checkpoint" in resumed.stderr
+  arrays, rows = _outcome(workdir, "cartpole")
+  ref_arrays, ref_rows = _outcome(str(tmp_path / "reference"), "cartpole")
+  assert rows == ref_rows
+  for k in arrays:
+    np.testing.assert_array_equal(arrays[k], ref_arrays[k])
 
 
 def test_resume_must_without_checkpoint_is_refused(tmp_path):

@@ -137,6 +137,17 @@ def test_default_shapes_same_result_on_1_and_2_devices(tmp_path):
   _assert_identical(two, one)
 
 
+@pytest.mark.slow
+def test_discrete_task_same_result_on_1_and_4_devices(tmp_path):
+  """CartPole (gymnax, fixed labels) at its real 500-step horizon: bit-identical on 1 and 4
+  devices."""
+  overrides = dict(REAL, **{"task": "cartpole", "eval.num_steps": 500})
+  one, four = (_run(tmp_path, f"c{n}", n, overrides) for n in (1, 4))
+  assert np.all(one["metrics/episodes/mean"] > 0)
+  assert np.any(one["es/.mean"] != 0)
+  _assert_identical(four, one)
+
+
 def test_chunk_must_divide_each_devices_candidates():
   import conftest
   from hades import config as config_lib

@@ -153,6 +153,37 @@ def test_bad_validation_settings_are_config_errors():
     validation_lib.make_validation(None, None, None, None, -1, 10, 8)
   with pytest.raises(ConfigError, match="num_students must be >= 1"):
     validation_lib.make_validation(None, None, None, None, 5, 10, 0)
+  with pytest.raises(ConfigError, match="std_penalty must be >= 0"):
+    validation_lib.make_validation(None, None, None, None, 5, 10, 8, std_penalty=-1.0)
+
+
+def test_std_penalty_prefers_the_dataset_every_student_learns():
+  """Two candidate means: A trains 3 students well and lets one fall over (mean 1700, std ~346),
+  B trains all 4 nearly as well (mean 1600, std 0). Ranked by mean, A is kept; with the default
+  penalty of one std, B is, and the metrics report mean, std and score of each."""
+  a, b = jnp.zeros(3), jnp.ones(3)
+  by_mean = {0: jnp.array([1900.0, 1900.0, 1900.0, 1100.0]), 1: jnp.full(4, 1600.0)}
+
+  def kept(penalty):
+    validation = validation_lib.Validation(lambda flat, key: by_mean[int(flat[0])], 1, 2, 4,
+                                           penalty)
+    update = validation_lib.make_validation_update(validation)
+    vstate = validation_lib.init_validation_state(0, a)
+    rows = []
+    for generation, mean in enumerate((a, b), 1):
+      # Python control flow in `score` needs concrete means: run the update eagerly.
+      with jax.disable_jit():
+        vstate, metrics = update(vstate, mean, jnp.asarray(generation))
+      rows.append({k: float(v) for k, v in metrics.items()})
+    return vstate, rows
+
+  vstate, rows = kept(0.0)
+  assert int(vstate.best_generation) == 1 and float(vstate.best_return) == 1700.0
+  vstate, rows = kept(1.0)
+  assert int(vstate.best_generation) == 2 and float(vstate.best_return) == 1600.0
+  assert rows[0]["validation/std"] == pytest.approx(np.std([1900.0] * 3 + [1100.0]))
+  assert rows[0]["validation/score"] == pytest.approx(1700.0 - rows[0]["validation/std"])
+  assert rows[1]["validation/best"] == 1600.0 and rows[1]["validation/best_return"] == 1600.0
 
 
 def test_adam_follows_the_learning_rate_schedule():
