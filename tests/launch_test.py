@@ -140,29 +140,30 @@ def test_distill_all_writes_everything(tiny_workdir):
 @pytest.mark.slow
 def test_changed_config_never_reports_the_old_result(tmp_path):
   """distill_all on a finished workdir with another config: refused (the results are kept),
-  or redone with --overwrite; never 'already finished'."""
-  args = ["--tasks=hopper", f"--workdir={tmp_path}", "--config.es.population_size=4",
+  or redone with --overwrite; never 'already finished'. (CartPole: this is about configs and
+  files, and gymnax compiles in seconds where Brax takes a minute per launch.)"""
+  args = ["--tasks=cartpole", f"--workdir={tmp_path}", "--config.es.population_size=4",
           "--config.es.num_generations=2", *TINY]
   assert _run("launch.distill_all", *args).returncode == 0
-  summary = (tmp_path / "hopper" / "summary.json").read_text()
-  dataset = (tmp_path / "hopper" / "dataset.npz").read_bytes()
+  summary = (tmp_path / "cartpole" / "summary.json").read_text()
+  dataset = (tmp_path / "cartpole" / "dataset.npz").read_bytes()
   changed = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
   assert changed.returncode == 2 and "already finished" not in changed.stderr
   assert "error: the checkpoint" in changed.stderr and "es.sigma" in changed.stderr
   assert "--overwrite" in changed.stderr
-  assert (tmp_path / "hopper" / "summary.json").read_text() == summary  # Untouched.
-  assert (tmp_path / "hopper" / "dataset.npz").read_bytes() == dataset
+  assert (tmp_path / "cartpole" / "summary.json").read_text() == summary  # Untouched.
+  assert (tmp_path / "cartpole" / "dataset.npz").read_bytes() == dataset
   # Without checkpoints to compare, the results' own config is checked.
   import shutil
 
-  shutil.rmtree(tmp_path / "hopper" / "checkpoints")
+  shutil.rmtree(tmp_path / "cartpole" / "checkpoints")
   again = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
   assert again.returncode == 2 and "holds results of another config (es.sigma" in again.stderr
   redone = _run("launch.distill_all", *args, "--config.es.sigma=0.05", "--overwrite")
   assert redone.returncode == 0, redone.stderr[-2000:]
-  new = json.loads((tmp_path / "hopper" / "summary.json").read_text())
+  new = json.loads((tmp_path / "cartpole" / "summary.json").read_text())
   assert new["config_hash"] != json.loads(summary)["config_hash"]
-  assert json.loads((tmp_path / "hopper" / "config.json").read_text())["es"]["sigma"] == 0.05
+  assert json.loads((tmp_path / "cartpole" / "config.json").read_text())["es"]["sigma"] == 0.05
   finished = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
   assert finished.returncode == 0 and "already finished" in finished.stderr
 
@@ -319,8 +320,11 @@ def test_train_multitask_then_transfer_report(tiny_workdir):
                   *([] if _has_osmesa() else ["--task=cartpole"]))
   assert rendered.returncode == 0, rendered.stderr[-3000:]
   for task in ("hopper", "cartpole") if _has_osmesa() else ("cartpole",):
-      with Image.open(workdir / task / "generalist.gif") as gif:
-        assert gif.n_frames == 5
+    # 10 steps, every 2nd kept; the GIF writer merges identical consecutive frames (a cart
+    # that barely moves), so the count is checked where render reports it.
+    assert f"{task}/generalist.gif (5 frames" in rendered.stderr, rendered.stderr[-2000:]
+    with Image.open(workdir / task / "generalist.gif") as gif:
+      assert 1 <= gif.n_frames <= 5
 
 
 def test_render_without_osmesa_says_what_to_install(monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 import conftest
 from conftest import REPO
 
-GENS = 60
+GENS = 24
 ARGS = ["--task=hopper", "--config.dataset.size=4", "--config.student.width=8",
         "--config.student.bc_steps=5", "--config.eval.num_envs=1", "--config.eval.num_steps=1000",
         "--config.es.population_size=8", f"--config.es.num_generations={GENS}",
@@ -68,10 +68,21 @@ def _outcome(workdir, task="hopper"):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
+  """The uninterrupted hopper run."""
   workdir = str(tmp_path_factory.mktemp("reference"))
   result = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
   return _outcome(workdir)
+
+
+@pytest.fixture(scope="module")
+def cartpole_reference(tmp_path_factory):
+  """The uninterrupted CartPole run (a discrete task; compiles in seconds)."""
+  workdir = str(tmp_path_factory.mktemp("cartpole_reference"))
+  result = subprocess.run(_cmd(workdir, args=CARTPOLE_ARGS), cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return _outcome(workdir, "cartpole")
 
 
 @pytest.mark.xdist_group("hopper_reference")  # Shares the reference run.
@@ -98,40 +109,40 @@ def test_sigkill_then_resume_is_bit_identical_and_workdir_is_locked(tmp_path, re
     np.testing.assert_array_equal(arrays[k], ref_arrays[k])
 
 
-@pytest.mark.xdist_group("hopper_reference")  # Shares the reference run.
+@pytest.mark.xdist_group("cartpole_reference")  # Shares the reference run.
 @pytest.mark.slow
-def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, reference):
+def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, cartpole_reference):
+  """On CartPole: the signal handling, refusals and resume do not depend on the family."""
   workdir = str(tmp_path)
-  proc = _popen(workdir)
-  _wait_rows(proc, workdir, 5)
+  proc = _popen(workdir, args=CARTPOLE_ARGS)
+  _wait_rows(proc, workdir, 5, task="cartpole")
   proc.send_signal(signal.SIGTERM)
   _, err = proc.communicate(timeout=120)
   assert proc.returncode == 130 and "checkpoint saved" in err, err[-2000:]
-  stopped_at = len(_rows(workdir))
+  stopped_at = len(_rows(workdir, "cartpole"))
   assert stopped_at < GENS
-  assert str(stopped_at) in os.listdir(os.path.join(workdir, "hopper", "checkpoints"))
+  assert str(stopped_at) in os.listdir(os.path.join(workdir, "cartpole", "checkpoints"))
   # Mismatching config and --resume=never are refused without touching the run.
-  clash = subprocess.run(_cmd(workdir, "--config.es.sigma=0.1"), cwd=REPO, capture_output=True,
-                         text=True, timeout=300)
+  clash = subprocess.run(_cmd(workdir, "--config.es.sigma=0.1", args=CARTPOLE_ARGS), cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
   assert clash.returncode == 2 and "different config (es.sigma" in clash.stderr, clash.stderr
-  never = subprocess.run(_cmd(workdir, "--resume=never"), cwd=REPO, capture_output=True,
-                         text=True, timeout=300)
+  never = subprocess.run(_cmd(workdir, "--resume=never", args=CARTPOLE_ARGS), cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
   assert never.returncode == 2 and "already holds a run" in never.stderr, never.stderr
-  assert len(_rows(workdir)) == stopped_at
-  resumed = subprocess.run(_cmd(workdir, "--resume=must"), cwd=REPO, capture_output=True,
-                           text=True, timeout=600)
+  assert len(_rows(workdir, "cartpole")) == stopped_at
+  resumed = subprocess.run(_cmd(workdir, "--resume=must", args=CARTPOLE_ARGS), cwd=REPO,
+                           capture_output=True, text=True, timeout=600)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
-  arrays, rows = _outcome(workdir)
-  assert rows == reference[1]
+  arrays, rows = _outcome(workdir, "cartpole")
+  assert rows == cartpole_reference[1]
   for k in arrays:
-    np.testing.assert_array_equal(arrays[k], reference[0][k])
+    np.testing.assert_array_equal(arrays[k], cartpole_reference[0][k])
 
 
+@pytest.mark.xdist_group("cartpole_reference")  # Shares the reference run.
 @pytest.mark.slow
-def test_sigkill_then_resume_is_bit_identical_for_a_discrete_task(tmp_path):
-  reference = subprocess.run(_cmd(tmp_path / "reference", args=CARTPOLE_ARGS), cwd=REPO,
-                             capture_output=True, text=True, timeout=600)
-  assert reference.returncode == 0, reference.stderr[-3000:]
+def test_sigkill_then_resume_is_bit_identical_for_a_discrete_task(tmp_path,
+                                                                 cartpole_reference):
   workdir = str(tmp_path / "killed")
   proc = _popen(workdir, args=CARTPOLE_ARGS)
   _wait_rows(proc, workdir, 7, task="cartpole")
@@ -142,7 +153,7 @@ def test_sigkill_then_resume_is_bit_identical_for_a_discrete_task(tmp_path):
                            text=True, timeout=600)
   assert resumed.returncode == 0 and "resuming from the checkpoint" in resumed.stderr
   arrays, rows = _outcome(workdir, "cartpole")
-  ref_arrays, ref_rows = _outcome(str(tmp_path / "reference"), "cartpole")
+  ref_arrays, ref_rows = cartpole_reference
   assert rows == ref_rows
   for k in arrays:
     np.testing.assert_array_equal(arrays[k], ref_arrays[k])

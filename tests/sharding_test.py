@@ -114,11 +114,11 @@ def test_request_cpu_devices_keeps_a_count_the_user_set(monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["R", "F"])
-def test_same_result_on_1_2_4_devices_at_real_horizon(tmp_path, mode):
+def test_same_result_on_1_and_4_devices_at_real_horizon(tmp_path, mode):
   """3 generations with 1000-step evaluations: the ES state and every metric are bit-identical
-  on 1, 2 and 4 devices, for HaDES-R and HaDES-F."""
+  on 1 and 4 devices, for HaDES-R and HaDES-F."""
   overrides = dict(REAL, **{"hades.mode": mode})
-  counts = (1, 2, 4) if mode == "R" else (1, 4)
+  counts = (1, 4)  # 1 vs 2 devices: the default-shapes and two-process tests below.
   results = {n: _run(tmp_path, f"d{n}", n, overrides) for n in counts}
   assert [int(results[n]["devices"]) for n in counts] == list(counts)
   assert np.all(results[1]["metrics/episodes/mean"] > 0)  # Real episodes finished.
@@ -190,7 +190,9 @@ def test_launchers_do_not_start_the_backend_on_import():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("devices_per_process", [1, 2])
+# One device per process (2 processes vs 1 process with 2 devices); a second parametrisation
+# with 2 devices per process ran the same code path and cost CI 3 more Brax processes.
+@pytest.mark.parametrize("devices_per_process", [1])
 def test_two_processes_with_jax_distributed_match_one_process(tmp_path, devices_per_process):
   """`launch.distill` in 2 real processes (jax.distributed on localhost, 1 or 2 CPU devices
   each) writes the same dataset and metrics, bit for bit, as 1 process with as many devices in
