@@ -150,14 +150,8 @@ def _validate(config: ml_collections.ConfigDict) -> None:
   if config.dataset.size < 1:
     raise ConfigError(f"dataset size must be >= 1, got {config.dataset.size}")
   spec = tasks.get_task(config.task)
-  if config.dataset.labels not in dataset_lib.LABELS:
-    raise ConfigError(f"unknown dataset.labels {config.dataset.labels!r}; choose auto, fixed "
-                      "or learned")
-  if config.dataset.labels == "fixed":
-    if not spec.discrete:
-      raise ConfigError(f"dataset.labels=fixed needs a discrete-action task; {config.task} "
-                        "evolves its actions (dataset.labels=learned)")
-    dataset_lib.fixed_labels(config.dataset.size, spec.num_actions)  # Raises if too small.
+  dataset_lib.check_labels(config.dataset.labels, config.dataset.size, spec.num_actions,
+                           spec.discrete)
   if config.dataset.normalization not in dataset_lib.NORMALIZATIONS:
     raise ConfigError(f"unknown normalization {config.dataset.normalization!r}; choose one of "
                       f"{dataset_lib.NORMALIZATIONS}")

@@ -69,6 +69,18 @@ def fixed_labels(size: int, num_actions: int) -> np.ndarray:
   return np.repeat(np.eye(num_actions, dtype=np.float32), k, axis=0)
 
 
+def check_labels(labels: str, size: int, num_actions: int, discrete: bool) -> None:
+  """Raises ConfigError unless `labels` suits a task (NumPy only: configs are checked before
+  the launchers start the XLA backend)."""
+  if labels not in LABELS:
+    raise ConfigError(f"unknown dataset.labels {labels!r}; choose one of {LABELS}")
+  if labels == "fixed":
+    if not discrete:
+      raise ConfigError("dataset.labels=fixed needs a discrete-action task; continuous tasks "
+                        "evolve their actions (dataset.labels=learned)")
+    fixed_labels(size, num_actions)  # Raises when too small.
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetLayout:
   """What the ES evolves and how it becomes a dataset.
@@ -96,12 +108,8 @@ def make_layout(size: int, obs_size: int, act_size: int, labels: str = "learned"
                 discrete: bool = False) -> DatasetLayout:
   """The layout of a D=`size` dataset; 'fixed' labels (discrete tasks only) keep
   size // act_size states per action (`fixed_labels`)."""
-  if labels not in LABELS:
-    raise ConfigError(f"unknown dataset.labels {labels!r}; choose one of {LABELS}")
+  check_labels(labels, size, act_size, discrete)
   if labels == "fixed":
-    if not discrete:
-      raise ConfigError("dataset.labels=fixed needs a discrete-action task; continuous tasks "
-                        "evolve their actions (dataset.labels=learned)")
     onehot = fixed_labels(size, act_size)
     return DatasetLayout(zeros(onehot.shape[0], obs_size, 0), labels, onehot)
   return DatasetLayout(zeros(size, obs_size, act_size), labels)
@@ -198,8 +206,7 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
   """
   if not os.path.isfile(path):
     raise DatasetFileError(f"dataset file not found: {path}")
-  if _RELEASED_MINATAR.search(os.path.basename(os.path.realpath(path))) or \
-      _RELEASED_MINATAR.search(os.path.basename(path)):
+  if minatar_files.is_released_file(path):
     return _load_released_minatar(path, normalization)
   try:
     with np.load(path, allow_pickle=False) as data:
@@ -247,9 +254,6 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
         normalization=normalization or inferred,
         obs_mean=obs_mean, obs_var=obs_var, source=os.path.abspath(path))
   return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
-
-
-_RELEASED_MINATAR = re.compile(r"minatar_[A-Za-z]+-MinAtar_D\d+_(distill|overfit)_seed\d+")
 
 
 def _load_released_minatar(path: str, normalization: str | None

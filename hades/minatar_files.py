@@ -42,6 +42,12 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
     raise DatasetFileError(f"cannot read {path}: {e}") from None
 
 
+def is_released_file(path: str) -> bool:
+  """Whether `path` (or the file it links to) is named like a released MinAtar dataset."""
+  return bool(_RELEASED_NAME.search(os.path.basename(path))
+              or _RELEASED_NAME.search(os.path.basename(os.path.realpath(path))))
+
+
 def load_released(path: str) -> tuple[np.ndarray, np.ndarray, dict]:
   """Loads one released MinAtar dataset, keeping only the rows used in BC.
 
