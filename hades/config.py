@@ -28,6 +28,8 @@ from hades.errors import ConfigError, InputError
 # es.candidates_per_chunk = AUTO_CHUNK resolves to gcd(population_size, DEFAULT_CHUNK): chunks
 # of a size fixed by the config, so the result does not depend on the device count.
 AUTO_CHUNK, DEFAULT_CHUNK = -1, 16
+# What the ES evolves: a dataset (HaDES) or the student's weights (neuroevolution baseline).
+METHODS = ("dataset", "params")
 # Fields that do not change a run's results (how it logs and checkpoints).
 NON_RESULT_FIELDS = ("log.", "checkpoint.")
 # Fields that may change when a run is resumed from its checkpoint.
@@ -108,8 +110,9 @@ def resolve_config(config: ml_collections.ConfigDict,
   if config.dataset.labels == "auto":
     config.dataset.labels = "fixed" if spec.discrete else "learned"
   config.hades.mode = fitness_lib.resolve_mode(config.hades.mode)
-  if config.hades.num_students <= 0:
-    config.hades.num_students = 1 if config.hades.mode == "fixed" else 2
+  if config.hades.num_students <= 0:  # Neuroevolution: one rollout per candidate (the paper).
+    config.hades.num_students = (1 if config.hades.mode == "fixed" or config.method == "params"
+                                 else 2)
   _validate(config)
   config.lock()
   return config
@@ -143,6 +146,8 @@ def _set(config: ml_collections.ConfigDict, key: str, value: Any) -> None:
 
 
 def _validate(config: ml_collections.ConfigDict) -> None:
+  if config.method not in METHODS:
+    raise ConfigError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
   if config.hades.mode == "fixed" and config.hades.num_students != 1:
     raise ConfigError(f"HaDES-F trains one fixed student init: hades.num_students must be 1 (or "
                       f"0 for the mode's default), got {config.hades.num_students}")

@@ -19,6 +19,7 @@ from flax import struct
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
 from hades import minatar_stats
+from hades import neuroevolution
 from hades import rollout
 from hades import sharding
 from hades import strategy as strategy_lib
@@ -48,6 +49,9 @@ class Components:
     validation: how the ES mean is validated (None: never; the final mean is the result).
     layout: what the ES evolves and how it becomes a dataset (fixed labels: states only).
     head: the student's action head (Gaussian or categorical).
+    method: 'dataset' (HaDES) or 'params' (the ES evolves the student's weights,
+      `hades.neuroevolution`).
+    init_genome: seed -> the ES's starting genome (None: all zeros, the paper's dataset init).
   """
 
   task: str
@@ -64,6 +68,8 @@ class Components:
   validation: validation_lib.Validation | None = None
   layout: dataset_lib.DatasetLayout | None = None
   head: Any = None
+  method: str = "dataset"
+  init_genome: Any = None
 
   def to_dataset(self, genome) -> dataset_lib.SyntheticDataset:
     """An evolved pytree (any leading axes) as the dataset students train on."""
@@ -110,11 +116,16 @@ def build(config: ml_collections.ConfigDict) -> Components:
   evaluate = rollout.make_evaluate(env, student.policy, config.eval.num_envs,
                                    config.eval.num_steps, config.dataset.normalization,
                                    obs_mean, obs_var, head=head)
-  layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
-                                   config.dataset.labels, head.discrete)
+  train, init_genome = student.train, None
+  if config.method == "params":  # Neuroevolution: the genome is the student (no BC).
+    layout = neuroevolution.make_layout(student.init_params)
+    train, init_genome = neuroevolution.identity_train, neuroevolution.make_init_genome(
+        student.init_params)
+  else:
+    layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
+                                     config.dataset.labels, head.discrete)
   fitness = fitness_lib.make_population_fitness(
-      student.init_params, student.train, evaluate, config.hades.mode,
-      config.hades.num_students)
+      student.init_params, train, evaluate, config.hades.mode, config.hades.num_students)
 
   def population_fitness(genomes, key, fixed_params=None):
     return fitness(layout.to_dataset(genomes), key, fixed_params)
@@ -123,7 +134,7 @@ def build(config: ml_collections.ConfigDict) -> Components:
   info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
                                  obs_mean, obs_var, labels=config.dataset.labels)
   validation = validation_lib.make_validation(
-      student.init_params, student.train, evaluate,
+      student.init_params, train, evaluate,
       lambda flat: layout.to_dataset(strategy._unravel_solution(flat)),
       config.validation.every_generations, config.es.num_generations,
       config.validation.num_students, config.validation.std_penalty)
@@ -131,7 +142,8 @@ def build(config: ml_collections.ConfigDict) -> Components:
            * config.eval.num_steps)
   components = Components(task, obs_size, act_size, settings, student.init_params,
                           population_fitness, strategy, es_params, info, steps,
-                          config.es.candidates_per_chunk, validation, layout, head)
+                          config.es.candidates_per_chunk, validation, layout, head,
+                          config.method, init_genome)
   chunk_shape(config.es.population_size, components.candidates_per_chunk, sharding.make_mesh())
   return components
 
@@ -156,7 +168,8 @@ class DistillState:
 
 
 def init_state(components: Components, seed: int) -> DistillState:
-  """ES mean at zero (the paper's init), fixed student drawn from the seed.
+  """ES mean at zero (the paper's init; neuroevolution: initial weights from the seed), fixed
+  student drawn from the seed.
 
   Built inside one jit whose output is replicated over the mesh, so that with several
   processes every one holds the same global state without host-side transfers.
@@ -166,6 +179,8 @@ def init_state(components: Components, seed: int) -> DistillState:
     key = jax.random.key(seed)
     key, es_key, fixed_key = jax.random.split(key, 3)
     template = components.strategy.solution  # The all-zero dataset.
+    if components.init_genome is not None:
+      template = components.init_genome(seed)
     es_state = components.strategy.init(es_key, template, components.es_params)
     # evosax marks "no best solution yet" with NaNs (best_fitness=inf already says so); keep
     # the state NaN-free so that states compare equal (tests, processes).

@@ -7,6 +7,7 @@ progress and checkpoints, and writes the results:
   config.json     the resolved config          metrics.jsonl   one row per generation
   checkpoints/    orbax, latest K + best       dataset.npz     the best-validated ES mean
   summary.json    fresh students trained on the dataset, next to the all-zero dataset's
+(neuroevolution, `config.method='params'`: policy.npz, the weights, scored by rollouts).
 
 Results carry the hash of the config that made them; a workdir holding another config's run is
 refused (or replaced with `overwrite=True`), never silently reused.
@@ -18,7 +19,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -35,14 +35,13 @@ from hades import dataset as dataset_lib
 from hades import distill as distill_lib
 from hades import evaluation
 from hades import metrics_log as metrics_log_lib
+from hades import neuroevolution
 from hades import progress as progress_lib
 from hades import sharding
+from hades import workdir as workdir_lib
 from hades.errors import ConfigError
 
 RESUME_MODES = ("auto", "never", "must")
-# What a run writes into its workdir (removed by overwrite=True).
-OUTPUTS = ("checkpoints", "config.json", "metrics.jsonl", "dataset.npz", "summary.json",
-           "tensorboard", "wandb_run_id")
 
 
 # Metrics written on every row even when not finite (they flag a problem).
@@ -86,57 +85,12 @@ def distill(config: ml_collections.ConfigDict, workdir: str,
     if writer:
       stack.enter_context(checkpoints.WorkdirLock(workdir))
       if overwrite:
-        remove_outputs(workdir)
+        workdir_lib.remove_outputs(workdir)
       else:
-        check_outputs_match(workdir, config)
+        workdir_lib.check_outputs_match(workdir, config)
     # The other processes restore only once process 0 has settled the workdir.
     sharding.sync_processes(f"hades_workdir_ready_{components.task}")
     return _Run(config, components, workdir, log, progress, writer).execute(resume)
-
-
-def remove_outputs(workdir: str) -> None:
-  """Deletes what a run wrote into `workdir` (see OUTPUTS)."""
-  for name in OUTPUTS:
-    path = os.path.join(workdir, name)
-    if os.path.isdir(path):
-      shutil.rmtree(path)
-    elif os.path.exists(path):
-      os.remove(path)
-
-
-def check_outputs_match(workdir: str, config: ml_collections.ConfigDict) -> None:
-  """Refuses a workdir whose results (without a checkpoint to compare) come from another config.
-
-  With a checkpoint, the checkpoint's own config check applies (see `_Run.restore`).
-  """
-  if os.path.isdir(os.path.join(workdir, "checkpoints")) and any(
-      n.isdigit() for n in os.listdir(os.path.join(workdir, "checkpoints"))):
-    return
-  has_results = any(os.path.exists(os.path.join(workdir, n))
-                    for n in ("dataset.npz", "summary.json"))
-  saved = config_lib.read_config_json(workdir)
-  if not has_results:
-    return
-  diff = (["config.json missing"] if saved is None else
-          config_lib.config_differences(saved, config.to_dict(),
-                                        ignore=config_lib.NON_RESULT_FIELDS))
-  if diff:
-    raise checkpoints.CheckpointError(
-        f"{workdir} holds results of another config ({', '.join(diff[:5])} differ) and no "
-        "checkpoint to continue from; use another workdir, or --overwrite to replace them")
-
-
-def is_finished(workdir: str, config: ml_collections.ConfigDict) -> bool:
-  """True when `workdir` holds a completed run of exactly `config` (same results hash)."""
-  path = os.path.join(workdir, "summary.json")
-  if not os.path.exists(path):
-    return False
-  try:
-    with open(path) as f:
-      saved = json.load(f).get("config_hash")
-  except (OSError, json.JSONDecodeError):
-    return False
-  return saved == config_lib.config_hash(config_lib.resolve_config(config))
 
 
 class _StopFlag:
@@ -198,10 +152,17 @@ class _Run:
       if self.metrics_log is not None:
         self.metrics_log.close()
     self.progress.end_task(self.task)
-    self.log(f"[{self.task}] done in {progress_lib.format_duration(summary['wall_time'])}: "
-             f"distilled dataset trains fresh students to {summary['return_mean']:.1f} +- "
-             f"{summary['return_std']:.1f} (over {summary['num_students']} students); the "
-             f"all-zero dataset gives {summary['zero_dataset_return']:.1f}")
+    took = progress_lib.format_duration(summary["wall_time"])
+    if self.components.method == "params":
+      self.log(f"[{self.task}] done in {took}: evolved policy returns "
+               f"{summary['return_mean']:.1f} +- {summary['return_std']:.1f} (over "
+               f"{summary['num_students']} rollouts); its initial weights gave "
+               f"{summary['initial_policy_return']:.1f}")
+    else:
+      self.log(f"[{self.task}] done in {took}: distilled dataset trains fresh students to "
+               f"{summary['return_mean']:.1f} +- {summary['return_std']:.1f} (over "
+               f"{summary['num_students']} students); the all-zero dataset gives "
+               f"{summary['zero_dataset_return']:.1f}")
     return summary
 
   def restore(self, resume: str) -> tuple[distill_lib.DistillState, int]:
@@ -263,14 +224,17 @@ class _Run:
     plan = distill_lib.plan_host_calls(done, self.num_gens, config.log.generations_per_call)
     runs = {n: distill_lib.make_distill_run(self.step, n) for n in set(plan)}
     layout = components.layout
-    used = layout.template.size if layout is not None else config.dataset.size
     actions = (f"{components.act_size} actions, {layout.labels} labels"
                if components.head is not None and components.head.discrete
                else f"act {components.act_size}")
-    self.log(f"[{self.task}] distilling D={used} (obs {components.obs_size}, {actions}) with "
-             f"{config.es.strategy} popsize "
-             f"{config.es.population_size}, HaDES-{config.hades.mode[0].upper()} x"
-             f"{config.hades.num_students} students, {self.num_gens} generations, "
+    if components.method == "params":
+      what = (f"evolving the student's {layout.size} weights (obs {components.obs_size}, "
+              f"{actions}), {config.hades.num_students} rollout(s) per candidate")
+    else:
+      what = (f"distilling D={layout.template.size} (obs {components.obs_size}, {actions}), "
+              f"HaDES-{config.hades.mode[0].upper()} x{config.hades.num_students} students")
+    self.log(f"[{self.task}] {what} with {config.es.strategy} popsize "
+             f"{config.es.population_size}, {self.num_gens} generations, "
              f"{components.env_steps_per_generation} env steps/generation, on "
              f"{jax.device_count()} {jax.devices()[0].platform} device(s)")
     if jax.process_count() > 1:
@@ -334,7 +298,44 @@ class _Run:
     return rows
 
   def write_results(self, state) -> dict:
-    """dataset.npz and summary.json (fresh students on it).
+    """The run's result file and summary.json (with the run's timing and config hash)."""
+    if self.components.method == "params":
+      summary = self._write_policy(state)
+    else:
+      summary = self._write_dataset(state)
+    summary.update(generations=self.num_gens, config_hash=self.hash,
+                   wall_time=time.time() - self.t_start,
+                   sec_per_generation=self.sec_per_generation,
+                   env_steps_per_generation=self.components.env_steps_per_generation)
+    if self.writer:
+      with open(os.path.join(self.workdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+      self.metrics_log.log_summary(summary)
+    return summary
+
+  def _selection(self, state) -> dict:
+    """How the result was chosen: the best-validated ES mean, else the final mean."""
+    vstate = jax.device_get(state.validation)
+    if int(vstate.best_generation) == 0:
+      return {"selected": "final ES mean (validation off)"}
+    return {"selected": "best-validated ES mean",
+            "validation_generation": int(vstate.best_generation),
+            "validation_return": float(vstate.best_return),
+            "validation_score": float(vstate.best_score),
+            "validation_std_penalty": self.components.validation.std_penalty,
+            "validation_students": self.components.validation.num_students}
+
+  def _write_policy(self, state) -> dict:
+    """Neuroevolution: policy.npz (the selected weights) and their rollout scores."""
+    validated = distill_lib.validated_dataset(self.components, state)
+    params = (distill_lib.mean_dataset(self.components, state) if validated is None
+              else validated)
+    return neuroevolution.write_results(self.config, self.components, params,
+                                        self._selection(state),
+                                        self.workdir if self.writer else None, self.hash)
+
+  def _write_dataset(self, state) -> dict:
+    """dataset.npz and its scores (fresh students on it).
 
     dataset.npz's states/actions are the best-validated ES mean (the final mean when validation
     is off); the final mean (final_states/final_actions) and the best candidate ever evaluated
@@ -344,17 +345,8 @@ class _Run:
     final_mean = distill_lib.mean_dataset(components, state)
     validated = distill_lib.validated_dataset(components, state)
     best = distill_lib.best_dataset(components, state)
-    vstate = jax.device_get(state.validation)
-    if validated is None:
-      dataset, selection = final_mean, {"selected": "final ES mean (validation off)"}
-    else:
-      dataset = validated
-      selection = {"selected": "best-validated ES mean",
-                   "validation_generation": int(vstate.best_generation),
-                   "validation_return": float(vstate.best_return),
-                   "validation_score": float(vstate.best_score),
-                   "validation_std_penalty": components.validation.std_penalty,
-                   "validation_students": components.validation.num_students}
+    selection = self._selection(state)
+    dataset = final_mean if validated is None else validated
     if self.writer:
       dataset_lib.save(os.path.join(self.workdir, "dataset.npz"), dataset,
                        dataclasses.replace(components.info,
@@ -375,11 +367,4 @@ class _Run:
       summary["final_mean_return_mean"] = final_scores["return_mean"]
       summary["final_mean_return_std"] = final_scores["return_std"]
     summary["zero_dataset_return"] = score(zero, config.seed + 1)["return_mean"]
-    summary.update(generations=self.num_gens, config_hash=self.hash,
-                   wall_time=time.time() - self.t_start,
-                   sec_per_generation=self.sec_per_generation)
-    if self.writer:
-      with open(os.path.join(self.workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-      self.metrics_log.log_summary(summary)
     return summary

@@ -50,6 +50,7 @@ def main(argv):
   common.setup_cpu_devices(configs.values())
   common.maybe_initialize_distributed()
   from hades import runner
+  from hades import workdir as workdir_lib
 
   names = list(configs)
   workdirs = {name: common.task_workdir(FLAGS.workdir, name) for name in names}
@@ -59,7 +60,7 @@ def main(argv):
     for i, name in enumerate(names):
       progress.log(f"=== task {i + 1}/{len(names)}: {name} (elapsed {time.time() - t0:.0f}s) ===")
       if (FLAGS.resume != "never" and not FLAGS.overwrite
-          and runner.is_finished(workdirs[name], configs[name])):
+          and workdir_lib.is_finished(workdirs[name], configs[name])):
         progress.log(f"[{name}] already finished with this config in {workdirs[name]}; "
                      "skipping")
         with open(os.path.join(workdirs[name], "summary.json")) as f:

@@ -12,6 +12,9 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.task = "hopper"
   config.seed = 0
+  # dataset: HaDES (evolve a dataset); params: the neuroevolution baseline (evolve the
+  # student's weights directly, see hades/neuroevolution.py and configs/neuroevolution.py).
+  config.method = "dataset"
 
   config.env = ml_collections.ConfigDict()
   config.env.backend = "positional"  # The paper's Brax backend.

@@ -1,0 +1,39 @@
+"""Study settings sized for a 2-core CPU (`python -m launch.study`): each study of the cheap tasks
+(hopper, cartpole) over 3 seeds in about 30 minutes. The runs themselves use the run config
+(`--config`, default.py); `task_overrides` shortens them per task and study. For GPUs use
+study_paper.py with --config=hades/configs/paper.py.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  # HaDES vs the ES on the student's weights at equal env steps.
+  config.neuroevolution = ml_collections.ConfigDict()
+  # The params run's settings (as configs/neuroevolution.py); its generations are set to
+  # spend the same env steps as the HaDES run.
+  config.neuroevolution.params = ml_collections.ConfigDict({
+      "es": {"sigma": 0.05, "sigma_decay": 1.0, "sigma_limit": 0.0,
+             "learning_rate": 0.02, "lr_decay": 1.0, "lr_limit": 0.0},
+      "hades": {"num_students": 0}})
+  config.neuroevolution.task_overrides = ml_collections.ConfigDict({
+      "hopper": {"es": {"num_generations": 60}},
+      "walker2d": {"es": {"num_generations": 40}},
+  })
+  # Final return vs dataset size.
+  config.dataset_size = ml_collections.ConfigDict()
+  config.dataset_size.sizes = (1, 2, 4, 16, 64)
+  config.dataset_size.task_overrides = ml_collections.ConfigDict({
+      "hopper": {"es": {"num_generations": 40}},
+  })
+  # HaDES-R vs HaDES-F datasets scored by other students.
+  config.init_mode = ml_collections.ConfigDict()
+  config.init_mode.students = ml_collections.ConfigDict({
+      "width": (32, 256), "depth": (1, 3), "activation": ("relu",),
+      "learning_rate": (1e-3, 2e-2), "bc_steps": (100, 400)})
+  config.init_mode.num_students = 8  # Fresh students per transfer score.
+  config.init_mode.task_overrides = ml_collections.ConfigDict({
+      "hopper": {"es": {"num_generations": 60}},
+  })
+  return config

@@ -1,0 +1,237 @@
+"""The paper's studies as grids of ordinary, resumable runs, and their tables.
+
+A study is a list of `StudyRun`s, each an ordinary distillation (or neuroevolution) run in its
+own subdirectory of the study's workdir; `launch.study` runs them (skipping finished ones,
+resuming interrupted ones) and `summarize` turns their summaries and metrics into the study's
+table and curves. Studies:
+
+  neuroevolution  HaDES vs the ES on the student's weights (`method='params'`), at equal env
+                  steps: the params run gets as many generations as spend HaDES's env steps.
+  dataset_size    the final return against the dataset size D.
+  init_mode       HaDES-R vs HaDES-F datasets, each scored by students of other widths,
+                  depths, activations, learning rates and BC step counts (`transfer_students`).
+
+A run's config: the run config file < its task preset < the study's sizing for the task
+(`task_overrides` in hades/configs/study.py) < the grid point < the command line; a command-line value for the
+field the study varies is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ml_collections
+import numpy as np
+
+from hades import config as config_lib
+from hades import tasks as tasks_lib
+from hades.errors import ConfigError
+
+STUDIES = ("neuroevolution", "dataset_size", "init_mode")
+# What each study varies (a command-line value for these would collapse its grid).
+VARIED = {"neuroevolution": ("method",), "dataset_size": ("dataset.size",),
+          "init_mode": ("hades.mode", "hades.num_students")}
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyRun:
+  """One run of a study.
+
+  Attributes:
+    name: its subdirectory, '<task>/<series>/seed<k>'.
+    task, seed: the run's task and seed.
+    series: the curve/row it belongs to ('HaDES', 'params', 'D=4', 'HaDES-R', ...).
+    x: its position on the study's x-axis (D for dataset_size; else nan).
+    config: its resolved config.
+  """
+
+  name: str
+  task: str
+  seed: int
+  series: str
+  x: float
+  config: ml_collections.ConfigDict
+
+
+def check_study(name: str) -> str:
+  if name not in STUDIES:
+    raise ConfigError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
+  return name
+
+
+def _resolve(base: ml_collections.ConfigDict, task: str, seed: int, settings, point: dict,
+             cli: Mapping[str, Any]) -> ml_collections.ConfigDict:
+  sizing = settings.task_overrides.get(tasks_lib.resolve_task(task), None)
+  overrides = dict(config_lib.flatten(sizing.to_dict() if sizing else {}))
+  overrides.update(point)
+  overrides.update(cli)
+  overrides.update(task=task, seed=seed)
+  return config_lib.resolve_config(base, overrides)
+
+
+def make_runs(study: str, base: ml_collections.ConfigDict, tasks: Sequence[str], num_seeds: int,
+              settings: ml_collections.ConfigDict, cli: Mapping[str, Any] | None = None
+              ) -> list[StudyRun]:
+  """The grid of a study: every run's resolved config, validated before anything runs.
+
+  Args:
+    base: the run config file's config (`--config`).
+    tasks: task names; num_seeds: seeds base.seed, base.seed + 1, ...
+    settings: the study's settings (`hades/configs/study.py`'s entry for `study`).
+    cli: the run-config values typed on the command line ({'es.population_size': 64}).
+  """
+  check_study(study)
+  cli = dict(cli or {})
+  cli.pop("task", None)
+  first_seed = int(cli.pop("seed", base.seed))
+  clash = sorted(k for k in cli if k in VARIED[study])
+  if clash:
+    raise ConfigError(f"the {study} study varies {', '.join(clash)} itself; drop "
+                      f"--config.{clash[0]} (or run launch.distill for one setting)")
+  if not tasks:
+    raise ConfigError("no tasks given")
+  if num_seeds < 1:
+    raise ConfigError(f"--seeds must be >= 1, got {num_seeds}")
+  runs = []
+  for task in tasks:
+    for seed in range(first_seed, first_seed + num_seeds):
+      for series, x, point in _grid(study, base, task, seed, settings, cli):
+        config = _resolve(base, task, seed, settings, point, cli)
+        runs.append(StudyRun(f"{config.task}/{series}/seed{seed}", config.task, seed, series, x,
+                             config))
+  return runs
+
+
+def _grid(study, base, task, seed, settings, cli):
+  """Yields (series, x, config overrides) of one task and seed."""
+  if study == "dataset_size":
+    sizes = list(settings.sizes)
+    if not sizes or min(sizes) < 1:
+      raise ConfigError(f"dataset_size.sizes must be positive integers, got {sizes}")
+    for size in sizes:
+      yield f"D{size}", float(size), {"dataset.size": int(size)}
+  elif study == "init_mode":
+    for mode in ("random", "fixed"):
+      yield f"HaDES-{mode[0].upper()}", math.nan, {"hades.mode": mode, "hades.num_students": 0}
+  else:
+    hades = _resolve(base, task, seed, settings, {"method": "dataset"}, cli)
+    yield "HaDES", math.nan, {"method": "dataset"}
+    point = dict(config_lib.flatten(settings.params.to_dict()), method="params")
+    params = _resolve(base, task, seed, settings, point, cli)
+    # Equal env steps: the params run gets the generations that spend HaDES's env steps.
+    total = env_steps_per_generation(hades) * hades.es.num_generations
+    point["es.num_generations"] = max(1, round(total / env_steps_per_generation(params)))
+    yield "params", math.nan, point
+
+
+def env_steps_per_generation(config: ml_collections.ConfigDict) -> int:
+  """Env steps one generation of a resolved config takes (all candidates, students, envs)."""
+  return (config.es.population_size * config.hades.num_students * config.eval.num_envs
+          * config.eval.num_steps)
+
+
+def read_run(workdir: str) -> dict | None:
+  """A finished run's summary.json with its metrics curve ('curve': generation, env_steps,
+  wall_time, validated return), or None when it has not finished."""
+  path = os.path.join(workdir, "summary.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    summary = json.load(f)
+  steps_per_gen = summary.get("env_steps_per_generation", math.nan)
+  curve = {"generation": [], "env_steps": [], "wall_time": [], "return": []}
+  metrics = os.path.join(workdir, "metrics.jsonl")
+  if os.path.exists(metrics):
+    with open(metrics) as f:
+      for line in f:
+        row = json.loads(line)
+        if "generation" not in row or "validation/best_return" not in row:
+          continue
+        if not math.isfinite(row["validation/best_return"]):
+          continue
+        curve["generation"].append(row["generation"])
+        curve["env_steps"].append(row["generation"] * steps_per_gen)
+        curve["wall_time"].append(row.get("wall_time", math.nan))
+        curve["return"].append(row["validation/best_return"])
+  summary["curve"] = curve
+  return summary
+
+
+def mean_and_stderr(values: Sequence[float]) -> tuple[float, float, int]:
+  """(mean, standard error, n) over seeds; stderr 0 for a single value, nan for none."""
+  x = np.asarray([v for v in values if v is not None and math.isfinite(v)], np.float64)
+  if x.size == 0:
+    return math.nan, math.nan, 0
+  se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else 0.0
+  return float(x.mean()), se, int(x.size)
+
+
+def summarize(study: str, runs: Sequence[StudyRun], results: Mapping[str, dict],
+              transfer: Mapping[str, dict] | None = None, paper: Mapping | None = None) -> dict:
+  """The study's table: per task and series, the final return's mean +- standard error over
+  seeds (and, for init_mode, per transfer student); `results` maps run names to `read_run`."""
+  table: dict = {}
+  for run in runs:
+    result = results.get(run.name)
+    if result is None:
+      continue
+    row = table.setdefault(run.task, {}).setdefault(run.series, {"x": run.x, "returns": [],
+                                                                 "wall_time": []})
+    row["returns"].append(result["return_mean"])
+    row["wall_time"].append(result.get("wall_time", math.nan))
+    if transfer and run.name in transfer:
+      for variant, score in transfer[run.name].items():
+        row.setdefault("transfer", {}).setdefault(variant, []).append(score["return_mean"])
+  for task_rows in table.values():
+    for row in task_rows.values():
+      row["mean"], row["stderr"], row["n"] = mean_and_stderr(row["returns"])
+      for variant, values in row.get("transfer", {}).items():
+        row["transfer"][variant] = dict(zip(("mean", "stderr", "n"), mean_and_stderr(values)))
+  out = {"study": study, "tasks": table}
+  if paper:
+    out["paper"] = paper
+  return out
+
+
+def markdown(summary: dict) -> str:
+  """study.md: one table per task (mean +- standard error over seeds)."""
+  lines = [f"# Study: {summary['study']}", ""]
+  for task, rows in summary["tasks"].items():
+    lines += [f"## {task}", "", "| series | final return (mean +- s.e.) | seeds | wall time / run |",
+              "|---|---|---|---|"]
+    for series, row in rows.items():
+      wall = np.nanmean(row["wall_time"]) if row["wall_time"] else math.nan
+      lines.append(f"| {series} | {row['mean']:.1f} +- {row['stderr']:.1f} | {row['n']} | "
+                   f"{wall / 60:.1f} min |")
+    variants = sorted({v for row in rows.values() for v in row.get("transfer", {})})
+    if variants:
+      lines += ["", "Transfer: datasets scored by other students (mean +- s.e. over seeds)", "",
+                "| student | " + " | ".join(rows) + " |", "|---" * (len(rows) + 1) + "|"]
+      for variant in variants:
+        cells = [f"{row['transfer'][variant]['mean']:.1f} +- "
+                 f"{row['transfer'][variant]['stderr']:.1f}" if variant in row.get("transfer", {})
+                 else "n/a" for row in rows.values()]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    paper = (summary.get("paper") or {}).get(task)
+    if paper:
+      lines += ["", "Paper's released sweep files, scored here (mean +- s.e. over seeds):", "",
+                "| D | return |", "|---|---|"]
+      for size, stat in sorted(paper.items(), key=lambda kv: int(kv[0])):
+        lines.append(f"| {size} | {stat['mean']:.1f} +- {stat['stderr']:.1f} |")
+    lines.append("")
+  return "\n".join(lines)
+
+
+def transfer_students(settings: ml_collections.ConfigDict) -> dict[str, dict]:
+  """init_mode's students: {'width=32': {'width': 32}, ...} from settings.students (a field
+  and its values each); 'own' (the run's own student) is always scored too."""
+  variants = {"own": {}}
+  for field, values in settings.students.items():
+    for value in values:
+      variants[f"{field}={value}"] = {field: value}
+  return variants

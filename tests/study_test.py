@@ -1,0 +1,167 @@
+"""The neuroevolution baseline (method='params') and launch.study's grids, tables and resume."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import conftest
+from conftest import REPO
+from hades import config as config_lib
+from hades import study as study_lib
+from hades.configs import study as study_config
+from hades.errors import ConfigError
+
+
+def _base():
+  config = conftest.tiny_config("cartpole")
+  config.eval.num_steps = 50
+  return config
+
+
+def test_neuroevolution_grid_spends_equal_env_steps():
+  settings = study_config.get_config().neuroevolution
+  runs = study_lib.make_runs("neuroevolution", _base(), ["cartpole"], 2, settings,
+                             {"es.population_size": 8})
+  assert [r.name for r in runs] == ["cartpole/HaDES/seed0", "cartpole/params/seed0",
+                                    "cartpole/HaDES/seed1", "cartpole/params/seed1"]
+  hades, params = runs[0].config, runs[1].config
+  assert (hades.method, params.method) == ("dataset", "params")
+  assert params.hades.num_students == 1 and hades.hades.num_students == 2
+  assert params.es.population_size == hades.es.population_size == 8  # The command line wins.
+  assert params.es.sigma == settings.params.es.sigma
+  spent = lambda c: study_lib.env_steps_per_generation(c) * c.es.num_generations  # noqa: E731
+  assert spent(params) == spent(hades)
+  assert runs[2].seed == 1
+
+
+def test_dataset_size_and_init_mode_grids():
+  sizes = study_config.get_config().dataset_size
+  runs = study_lib.make_runs("dataset_size", conftest.tiny_config("hopper"), ["hopper"], 1, sizes)
+  assert [r.config.dataset.size for r in runs] == list(sizes.sizes)
+  assert [r.x for r in runs] == [float(s) for s in sizes.sizes]
+  assert runs[0].name == "hopper/D1/seed0"
+  # A size the task's labels cannot hold (cartpole: fixed one-hot labels, 2 actions).
+  with pytest.raises(ConfigError, match="D=1|dataset size|actions"):
+    study_lib.make_runs("dataset_size", _base(), ["cartpole"], 1, sizes)
+  modes = study_lib.make_runs("init_mode", _base(), ["cartpole"], 1,
+                              study_config.get_config().init_mode)
+  assert [(r.series, r.config.hades.mode, r.config.hades.num_students) for r in modes] == [
+      ("HaDES-R", "random", 2), ("HaDES-F", "fixed", 1)]
+
+
+@pytest.mark.parametrize("study,cli,message", [
+    ("dataset_size", {"dataset.size": 8}, "varies dataset.size"),
+    ("neuroevolution", {"method": "params"}, "varies method"),
+    ("nope", {}, "unknown study"),
+])
+def test_bad_grids_are_config_errors(study, cli, message):
+  settings = study_config.get_config().get(study, study_config.get_config().dataset_size)
+  with pytest.raises(ConfigError, match=message):
+    study_lib.make_runs(study, _base(), ["cartpole"], 1, settings, cli)
+
+
+def test_bad_sizes_and_unknown_method_are_config_errors():
+  settings = study_config.get_config().dataset_size
+  settings.sizes = (0, 4)
+  with pytest.raises(ConfigError, match="positive"):
+    study_lib.make_runs("dataset_size", _base(), ["cartpole"], 1, settings)
+  with pytest.raises(ConfigError, match="unknown method"):
+    config_lib.resolve_config(_base(), {"method": "weights"})
+
+
+def test_summary_means_standard_errors_and_markdown():
+  assert study_lib.mean_and_stderr([1.0, 3.0]) == (2.0, 1.0, 2)
+  assert study_lib.mean_and_stderr([5.0]) == (5.0, 0.0, 1)
+  assert math.isnan(study_lib.mean_and_stderr([])[0])
+  runs = study_lib.make_runs("init_mode", _base(), ["cartpole"], 2,
+                             study_config.get_config().init_mode)
+  results = {r.name: {"return_mean": 100.0 + r.seed * 10, "wall_time": 60.0} for r in runs}
+  transfer = {r.name: {"own": {"return_mean": 100.0}, "width=32": {"return_mean": 50.0 + r.seed}}
+              for r in runs}
+  summary = study_lib.summarize("init_mode", runs, results, transfer)
+  row = summary["tasks"]["cartpole"]["HaDES-R"]
+  assert (row["mean"], row["stderr"], row["n"]) == (105.0, 5.0, 2)
+  assert row["transfer"]["width=32"]["mean"] == 50.5
+  text = study_lib.markdown(summary)
+  assert "| HaDES-R | 105.0 +- 5.0 | 2 |" in text and "| width=32 | 50.5 +- 0.5 |" in text
+  variants = study_lib.transfer_students(study_config.get_config().init_mode)
+  assert variants["own"] == {} and variants["width=32"] == {"width": 32}
+
+
+def test_neuroevolution_run_resumes_exactly_and_writes_its_policy(tmp_path):
+  """method='params' runs through the HaDES host loop: its ES starts from initialised weights,
+  resume is exact, and policy.npz holds the selected weights."""
+  from hades import neuroevolution
+  from hades import runner
+
+  def config(gens):
+    c = _base()
+    c.method = "params"
+    c.es.num_generations = gens
+    c.es.sigma, c.es.sigma_decay = 0.05, 1.0
+    c.validation.every_generations = 2
+    c.validation.num_students = 2
+    return config_lib.resolve_config(c)
+
+  straight = runner.distill(config(4), str(tmp_path / "a"), log=lambda s: None)
+  runner.distill(config(2), str(tmp_path / "b"), log=lambda s: None)
+  resumed = runner.distill(config(4), str(tmp_path / "b"), log=lambda s: None)
+  a = neuroevolution.load_policy(str(tmp_path / "a" / "policy.npz"))
+  b = neuroevolution.load_policy(str(tmp_path / "b" / "policy.npz"))
+  leaves = lambda p: [np.asarray(x) for x in __import__("jax").tree.leaves(p)]  # noqa: E731
+  assert all(np.array_equal(x, y) for x, y in zip(leaves(a), leaves(b)))
+  assert straight["return_mean"] == resumed["return_mean"]
+  assert straight["num_weights"] == sum(x.size for x in leaves(a)) > 100
+  assert not os.path.exists(tmp_path / "a" / "dataset.npz")
+  # The ES started from an initialised network, not from zeros: its initial weights act.
+  assert any(np.abs(x).sum() > 0 for x in leaves(a))
+  assert np.isfinite(straight["initial_policy_return"])
+
+
+def _study_cmd(workdir):
+  return [sys.executable, "-m", "launch.study", "--study=dataset_size", "--tasks=cartpole",
+          "--seeds=1", f"--workdir={workdir}", "--progress=plain", "--cpu_devices=1",
+          "--study_config.dataset_size.sizes=(2, 4)",
+          "--config.es.population_size=4", "--config.es.num_generations=3",
+          "--config.student.width=8", "--config.student.bc_steps=5",
+          "--config.eval.num_steps=50", "--config.final_eval.num_students=2",
+          "--config.final_eval.num_steps=50", "--config.validation.num_students=2"]
+
+
+@pytest.mark.slow
+def test_killed_study_continues_where_it_stopped(tmp_path):
+  workdir = tmp_path / "study"
+  env = dict(os.environ, PYTHONWARNINGS="ignore")
+  proc = subprocess.Popen(_study_cmd(workdir), cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env)
+  first = workdir / "cartpole" / "D2" / "seed0" / "summary.json"
+  t0 = time.time()
+  while not first.exists():
+    assert proc.poll() is None, proc.communicate()[1][-3000:]
+    assert time.time() - t0 < 300, "the study did not finish its first run"
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert not (workdir / "study.json").exists()
+  done = subprocess.run(_study_cmd(workdir), cwd=REPO, capture_output=True, text=True, env=env,
+                        timeout=600)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert "cartpole/D2/seed0] already finished with this config; skipping" in done.stderr
+  with open(workdir / "study.json") as f:
+    study = json.load(f)
+  rows = study["tasks"]["cartpole"]
+  assert set(rows) == {"D2", "D4"} and all(r["n"] == 1 for r in rows.values())
+  assert (workdir / "study.md").exists() and (workdir / "dataset_size_cartpole.png").exists()
+  # Bad study input: one line, exit 2, the finished study untouched.
+  bad = subprocess.run(_study_cmd(workdir) + ["--config.dataset.size=8"], cwd=REPO,
+                       capture_output=True, text=True, env=env, timeout=300)
+  assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error:")
+  with open(workdir / "study.json") as f:
+    assert json.load(f) == study
