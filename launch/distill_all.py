@@ -70,8 +70,10 @@ def main(argv):
         summary = runner.distill(configs[name], workdirs[name], resume=FLAGS.resume,
                                  progress=progress, overwrite=FLAGS.overwrite)
       results[name] = {k: summary[k] for k in ("return_mean", "return_std", "episodes",
-                                               "zero_dataset_return", "wall_time",
-                                               "config_hash")}
+                                               "wall_time", "config_hash")}
+      # The ES's starting point: the all-zero dataset (neuroevolution: the initial weights).
+      results[name]["zero_dataset_return"] = summary.get(
+          "zero_dataset_return", summary.get("initial_policy_return", float("nan")))
   total = time.time() - t0
   with open(os.path.join(os.path.abspath(FLAGS.workdir), "summary.json"), "w") as f:
     json.dump({"tasks": results, "wall_time": total}, f, indent=2)

@@ -11,6 +11,7 @@ of final returns (and WORKDIR/transfer.png when present).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 
@@ -56,12 +57,14 @@ def main(argv):
         s = json.load(f)
       if "validation_generation" in s:
         selected = f"best-validated mean (gen {s['validation_generation']})"
-        final_mean = f"{s['final_mean_return_mean']:.1f} +- {s['final_mean_return_std']:.1f}"
+        final_mean = (f"{s['final_mean_return_mean']:.1f} +- {s['final_mean_return_std']:.1f}"
+                      if "final_mean_return_mean" in s else "not scored")
       else:
         selected, final_mean = "final mean", "(same)"
       lines.append(f"| {task} | {s['generations']} | {s['return_mean']:.1f} +- "
                    f"{s['return_std']:.1f} | {selected} | {final_mean} | "
-                   f"{s.get('zero_dataset_return', float('nan')):.1f} | "
+                   # Neuroevolution runs: the ES's initial weights instead of a zero dataset.
+                   f"{s.get('zero_dataset_return', s.get('initial_policy_return', math.nan)):.1f} | "
                    f"{s['wall_time'] / 60:.1f} min |")
     else:
       lines.append(f"| {task} | {int(metrics['generation'][-1])} (running) | | | | | |")
