@@ -278,6 +278,15 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
   return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
 
 
+def load_extra(path: str, name: str) -> np.ndarray | None:
+  """One of the extra arrays `save` stored in `path` (e.g. 'start_states'), None if absent."""
+  try:
+    with np.load(path, allow_pickle=False) as data:
+      return np.asarray(data[name]) if name in data.files else None
+  except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    raise DatasetFileError(f"cannot read dataset file {path}: {e}") from None
+
+
 def _load_released_minatar(path: str, normalization: str | None
                            ) -> tuple[SyntheticDataset, DatasetInfo]:
   """The paper's released MinAtar files (`hades.minatar_files`): labelled rows only, fixed

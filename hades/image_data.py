@@ -104,10 +104,12 @@ def _images(array: np.ndarray, path: str) -> np.ndarray:
   return (array.reshape(array.shape[0], -1).astype(np.float32) / scale)
 
 
-@functools.lru_cache(maxsize=4)
-def load(directory: str, validation_size: int = 5000, num_classes: int = 10) -> ImageData:
-  """Reads the four IDX files of `directory`; the last `validation_size` training images are
-  held out. Raises DatasetFileError (missing, malformed or inconsistent files)."""
+@functools.lru_cache(maxsize=2)
+def read_directory(directory: str, num_classes: int = 10
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+  """(train images [N, P], train labels [N], test images [T, P], test labels [T]) of the four
+  IDX files of `directory` (read once per process). Raises DatasetFileError (missing,
+  malformed or inconsistent files)."""
   arrays, paths = {}, {}
   for name, (split, kind, idx) in _FILES.items():
     paths[name] = find_file(directory, split, kind, idx)
@@ -124,16 +126,26 @@ def load(directory: str, validation_size: int = 5000, num_classes: int = 10) -> 
     labels[s] = y.astype(np.int32)
   if train.shape[1] != test.shape[1]:
     raise DatasetFileError(f"train images have {train.shape[1]} pixels, test {test.shape[1]}")
+  for array in (train, labels["train"], test, labels["test"]):
+    array.flags.writeable = False  # Shared by every caller.
+  return train, labels["train"], test, labels["test"]
+
+
+def load(directory: str, validation_size: int = 5000, num_classes: int = 10) -> ImageData:
+  """The images of `directory` (`read_directory`) with the last `validation_size` training
+  images held out. Raises DatasetFileError (missing, malformed or inconsistent files, or a
+  split that leaves a class without training images)."""
+  train, train_labels, test, test_labels = read_directory(directory, num_classes)
   if not 0 < validation_size < train.shape[0]:
     raise DatasetFileError(f"config.data.validation_size={validation_size} must be in "
                            f"(0, {train.shape[0]}) (the training images)")
   n = train.shape[0] - validation_size
   for c in range(num_classes):
-    if not np.any(labels["train"][:n] == c):
-      raise DatasetFileError(f"{paths['train_labels']}: class {c} has no training image "
-                             "outside the held-out split")
-  return ImageData(train[:n], labels["train"][:n], train[n:], labels["train"][n:], test,
-                   labels["test"], num_classes)
+    if not np.any(train_labels[:n] == c):
+      raise DatasetFileError(f"class {c} has no training image in {directory} outside the "
+                             "held-out split")
+  return ImageData(train[:n], train_labels[:n], train[n:], train_labels[n:], test,
+                   test_labels, num_classes)
 
 
 INITS = ("class_means", "random_real", "noise")

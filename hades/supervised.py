@@ -151,7 +151,7 @@ def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
 
 def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
                         student: Mapping[str, Any] | student_lib.StudentSettings | None = None,
-                        num_students: int = 8, validation_size: int = 5000):
+                        num_students: int = 8):
   """Returns score(dataset, seed) -> summary: `num_students` fresh students trained on the
   dataset, tested on the whole test set of `info.data_dir`. The summary has
   test_accuracy_mean / _std (fractions; also as return_mean / return_std, the family-blind
@@ -159,23 +159,24 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
   task = tasks.resolve_task(task)
   if not isinstance(student, student_lib.StudentSettings):
     student = student_lib.StudentSettings.for_task(task, student)
-  data = load_data({"dir": info.data_dir or image_data.DEFAULT_DIR,
-                    "validation_size": validation_size})
-  built = student_lib.make_student(data.input_size, data.num_classes, student,
+  num_classes = tasks.get_task(task).num_actions
+  _, _, test_images, test_labels = image_data.read_directory(
+      os.path.abspath(info.data_dir or image_data.DEFAULT_DIR), num_classes)
+  built = student_lib.make_student(test_images.shape[1], num_classes, student,
                                    tasks.make_head(task, info.labels))
-  evaluate = make_evaluate(built.policy, data.test_images, data.test_labels)
+  evaluate = make_evaluate(built.policy, test_images, test_labels)
   eval_fn = jax.jit(fitness_lib.make_dataset_eval(built.init_params, built.train, evaluate,
                                                   num_students))
 
   def score(dataset: dataset_lib.SyntheticDataset, seed: int = 0) -> dict:
-    dataset_lib.check_fits(dataset, data.input_size, data.num_classes, f"dataset for {task}")
+    dataset_lib.check_fits(dataset, test_images.shape[1], num_classes, f"dataset for {task}")
     results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
     summary = fitness_lib.summarize(results)
     summary.update(test_accuracy_mean=summary["return_mean"],
                    test_accuracy_std=summary["return_std"], task=task,
                    dataset_size=int(dataset.size), num_students=num_students, seed=seed,
                    student=student.to_dict(), bc_loss=float(loss.mean()),
-                   data_dir=info.data_dir, test_images=int(data.test_images.shape[0]))
+                   data_dir=info.data_dir, test_images=int(test_images.shape[0]))
     return summary
 
   return score
@@ -183,28 +184,26 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
 
 def make_full_train_scorer(task: str, info: dataset_lib.DatasetInfo,
                            student: student_lib.StudentSettings, num_students: int = 8,
-                           batch_size: int = 256, validation_size: int = 5000):
+                           batch_size: int = 256):
   """Returns score(seed) -> summary of the full-training-set baseline: fresh students trained
   with the same student, optimiser and number of steps on minibatches of `batch_size` real
   training images (all of them, held-out split included), tested like `make_dataset_scorer`."""
-  data = load_data({"dir": info.data_dir or image_data.DEFAULT_DIR,
-                    "validation_size": validation_size})
-  built = student_lib.make_student(data.input_size, data.num_classes, student,
+  num_classes = tasks.get_task(task).num_actions
+  images, labels, test_images, test_labels = image_data.read_directory(
+      os.path.abspath(info.data_dir or image_data.DEFAULT_DIR), num_classes)
+  built = student_lib.make_student(images.shape[1], num_classes, student,
                                    tasks.make_head(task, "fixed"))
-  images = np.concatenate([data.train_images, data.heldout_images])
-  labels = np.concatenate([data.train_labels, data.heldout_labels])
   n = images.shape[0]
 
   def batch_fn(data_and_key, step):
     (x, y), key = data_and_key
     idx = jax.random.randint(jax.random.fold_in(key, step), (batch_size,), 0, n)
-    return dataset_lib.SyntheticDataset(_to_pixels(x[idx]), jax.nn.one_hot(y[idx],
-                                                                          data.num_classes))
+    return dataset_lib.SyntheticDataset(_to_pixels(x[idx]), jax.nn.one_hot(y[idx], num_classes))
 
   train = bc.make_train(bc.make_bc_loss(built.policy, built.head), student.bc_steps,
                         student.learning_rate, student.max_grad_norm, student.optimizer,
                         batch_fn)
-  evaluate = make_evaluate(built.policy, data.test_images, data.test_labels)
+  evaluate = make_evaluate(built.policy, test_images, test_labels)
   eval_fn = jax.jit(fitness_lib.make_dataset_eval(built.init_params, train, evaluate,
                                                   num_students))
 
@@ -231,7 +230,7 @@ def evaluate_with_baselines(dataset: dataset_lib.SyntheticDataset, info: dataset
   class), class means, and the full training set (`make_full_train_scorer`; skipped when
   full_train_batch <= 0)."""
   settings = student_lib.StudentSettings.for_task(info.task, student)
-  score = make_dataset_scorer(info.task, info, settings, num_students, validation_size)
+  score = make_dataset_scorer(info.task, info, settings, num_students)
   result = score(dataset, seed)
   if not baselines:
     return result
@@ -247,6 +246,6 @@ def evaluate_with_baselines(dataset: dataset_lib.SyntheticDataset, info: dataset
                                            "per_student")}
   if full_train_batch > 0:
     found["full_train"] = make_full_train_scorer(
-        info.task, info, settings, num_students, full_train_batch, validation_size)(seed)
+        info.task, info, settings, num_students, full_train_batch)(seed)
   result["baselines"] = found
   return result

@@ -4,7 +4,7 @@
 
 Writes, per task, WORKDIR/<task>/fitness.png (fitness over generations) and dataset.png (the
 distilled states and actions as heat-maps; MinAtar: the game frames the states encode, one
-row per action label), and WORKDIR/report.md embedding them with a table
+row per action label; supervised tasks: the images by class next to those they started from), and WORKDIR/report.md embedding them with a table
 of final returns (and WORKDIR/transfer.png when present).
 """
 
@@ -48,7 +48,8 @@ def main(argv):
     dataset_path = os.path.join(tdir, "dataset.npz")
     if os.path.exists(dataset_path):
       dataset, info = dataset_lib.load(dataset_path)
-      plots.plot_any_dataset(dataset, info, os.path.join(tdir, "dataset.png"))
+      plots.plot_any_dataset(dataset, info, os.path.join(tdir, "dataset.png"),
+                             start=dataset_lib.load_extra(dataset_path, "start_states"))
       section += [f"![dataset]({task}/dataset.png)", ""]
     summary_path = os.path.join(tdir, "summary.json")
     if os.path.exists(summary_path):
