@@ -55,7 +55,8 @@ def read_idx(path: str) -> np.ndarray:
   if len(raw) != header + count * dtype.itemsize:
     raise DatasetFileError(f"{path}: {len(raw) - header} data bytes, but its header says "
                            f"{shape} of {dtype.name} ({count * dtype.itemsize} bytes)")
-  return np.frombuffer(raw, dtype, count, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+  array = np.frombuffer(raw, dtype, count, offset=header).reshape(shape)
+  return array.astype(dtype.newbyteorder("="))
 
 
 def find_file(directory: str, split: str, kind: str, idx: str) -> str:

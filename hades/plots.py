@@ -6,11 +6,11 @@ import json
 
 import matplotlib
 
-from hades import errors
-
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from hades import errors  # noqa: E402
 
 # Observation feature names of the planar tasks (MuJoCo/Gym order; Brax uses the same layout).
 _PLANAR = ["rootz", "rooty"]

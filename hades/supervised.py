@@ -16,7 +16,6 @@ Scoring a final dataset trains fresh students and reports their accuracy on the 
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from typing import Any

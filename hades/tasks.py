@@ -6,8 +6,8 @@ A task is its family, its environment and what the paper used for it (BC steps).
           one-hot or evolved (learned) labels.
   supervised: labelled images (fashion_mnist, any MNIST-format files): CNN classifiers,
           scored on real images (`hades.supervised`); no environment.
-`make_env` builds either control family's env behind one interface (un-batched, auto-resetting, `obs`, `reward`,
-`done`); `make_head` gives the student head of a task. Nothing downstream branches on the
+`make_env` builds either control family's env behind one interface (un-batched,
+auto-resetting, `obs`, `reward`, `done`); `make_head` gives the student head of a task. Nothing downstream branches on the
 family: it uses the env, the head and the sizes.
 """
 

@@ -4,7 +4,8 @@
 
 Writes, per task, WORKDIR/<task>/fitness.png (fitness over generations) and dataset.png (the
 distilled states and actions as heat-maps; MinAtar: the game frames the states encode, one
-row per action label; supervised tasks: the images by class next to those they started from), and WORKDIR/report.md embedding them with a table
+row per action label; supervised tasks: the images by class next to those they started
+from), and WORKDIR/report.md embedding them with a table
 of final returns (and WORKDIR/transfer.png when present).
 """
 
