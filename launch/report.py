@@ -28,6 +28,9 @@ def main(argv):
   del argv
   from hades import dataset as dataset_lib
   from hades import plots
+  from hades import progress
+
+  fmt = lambda x: progress.format_score(x, 1)  # noqa: E731  (accuracies: 3 decimals)
 
   workdir = os.path.abspath(FLAGS.workdir)
   if not os.path.isdir(workdir):
@@ -37,8 +40,8 @@ def main(argv):
   if not tasks:
     raise common.InputError(f"no task runs (<task>/metrics.jsonl) in {workdir}")
   lines = ["# HaDES report", "", f"Workdir: `{workdir}`", "",
-           "| task | generations | distilled dataset return | dataset | final ES mean | "
-           "all-zero dataset | wall time |",
+           "| task | generations | distilled dataset return (supervised: test accuracy) | "
+           "dataset | final ES mean | ES start (all-zero; supervised: class means) | wall time |",
            "|---|---|---|---|---|---|---|"]
   sections = []
   for task in tasks:
@@ -58,12 +61,13 @@ def main(argv):
         s = json.load(f)
       if "validation_generation" in s:
         selected = f"best-validated mean (gen {s['validation_generation']})"
-        final_mean = f"{s['final_mean_return_mean']:.1f} +- {s['final_mean_return_std']:.1f}"
+        final_mean = (f"{fmt(s['final_mean_return_mean'])} +- "
+                      f"{fmt(s['final_mean_return_std'])}")
       else:
         selected, final_mean = "final mean", "(same)"
-      lines.append(f"| {task} | {s['generations']} | {s['return_mean']:.1f} +- "
-                   f"{s['return_std']:.1f} | {selected} | {final_mean} | "
-                   f"{s.get('zero_dataset_return', float('nan')):.1f} | "
+      lines.append(f"| {task} | {s['generations']} | {fmt(s['return_mean'])} +- "
+                   f"{fmt(s['return_std'])} | {selected} | {final_mean} | "
+                   f"{fmt(s.get('zero_dataset_return', float('nan')))} | "
                    f"{s['wall_time'] / 60:.1f} min |")
     else:
       lines.append(f"| {task} | {int(metrics['generation'][-1])} (running) | | | | | |")
