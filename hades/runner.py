@@ -198,10 +198,11 @@ class _Run:
       if self.metrics_log is not None:
         self.metrics_log.close()
     self.progress.end_task(self.task)
+    fmt = lambda x: progress_lib.format_score(x, 1)  # noqa: E731
     self.log(f"[{self.task}] done in {progress_lib.format_duration(summary['wall_time'])}: "
-             f"distilled dataset trains fresh students to {summary['return_mean']:.1f} +- "
-             f"{summary['return_std']:.1f} (over {summary['num_students']} students); the "
-             f"ES's starting dataset gives {summary['zero_dataset_return']:.1f}")
+             f"distilled dataset trains fresh students to {fmt(summary['return_mean'])} +- "
+             f"{fmt(summary['return_std'])} (over {summary['num_students']} students); the "
+             f"ES's starting dataset gives {fmt(summary['zero_dataset_return'])}")
     return summary
 
   def restore(self, resume: str) -> tuple[distill_lib.DistillState, int]:
