@@ -89,14 +89,20 @@ class DatasetLayout:
     template: the evolved pytree at the ES's starting point (all zeros): a SyntheticDataset,
       with actions [D, 0] when the labels are fixed (only states are evolved).
     labels: 'learned' (actions/labels evolved) or 'fixed' (constant balanced one-hots).
+    fixed: [D, num_actions] one-hots for 'fixed'.
+    base: what the genome is an offset from (same shapes as `template`; e.g. class-mean
+      images), None: the genome itself (the ES starts at the all-zero dataset).
   """
 
   template: SyntheticDataset
   labels: str
-  fixed: np.ndarray | None = None  # [D, num_actions] one-hots for 'fixed'.
+  fixed: np.ndarray | None = None
+  base: SyntheticDataset | None = None
 
   def to_dataset(self, genome: SyntheticDataset) -> SyntheticDataset:
     """Evolved pytree (any leading axes, e.g. [P]) -> the dataset students are trained on."""
+    if self.base is not None:
+      genome = jax.tree.map(lambda g, b: g + jnp.asarray(b), genome, self.base)
     if self.fixed is None:
       return genome
     labels = jnp.broadcast_to(jnp.asarray(self.fixed), genome.states.shape[:-1]
@@ -105,14 +111,25 @@ class DatasetLayout:
 
 
 def make_layout(size: int, obs_size: int, act_size: int, labels: str = "learned",
-                discrete: bool = False) -> DatasetLayout:
+                discrete: bool = False, base: SyntheticDataset | None = None) -> DatasetLayout:
   """The layout of a D=`size` dataset; 'fixed' labels (discrete tasks only) keep
-  size // act_size states per action (`fixed_labels`)."""
+  size // act_size states per action (`fixed_labels`). `base`: the dataset the genome is an
+  offset from (shaped like the template: fixed labels, actions [D', 0])."""
   check_labels(labels, size, act_size, discrete)
   if labels == "fixed":
     onehot = fixed_labels(size, act_size)
-    return DatasetLayout(zeros(onehot.shape[0], obs_size, 0), labels, onehot)
-  return DatasetLayout(zeros(size, obs_size, act_size), labels)
+    layout = DatasetLayout(zeros(onehot.shape[0], obs_size, 0), labels, onehot)
+  else:
+    layout = DatasetLayout(zeros(size, obs_size, act_size), labels)
+  if base is None:
+    return layout
+  shapes = [tuple(np.shape(x)) for x in (base.states, base.actions)]
+  if shapes != [tuple(x.shape) for x in (layout.template.states, layout.template.actions)]:
+    raise ConfigError(f"the base dataset has shapes {shapes}, the layout needs "
+                      f"{layout.template.states.shape} and {layout.template.actions.shape}")
+  base = SyntheticDataset(np.asarray(base.states, np.float32),
+                          np.asarray(base.actions, np.float32))
+  return dataclasses.replace(layout, base=base)
 
 
 @dataclasses.dataclass
@@ -131,6 +148,8 @@ class DatasetInfo:
     eval_envs: parallel envs per student its makers evaluated with (0: not known).
     fixed_init: HaDES-F files of the paper: the key (420 + seed) of the one student init the
       dataset was tuned to, `minatar_files.init_authors_student` (-1: fresh inits).
+    data_dir: supervised tasks: the directory of the real (MNIST-format) images its students
+      are tested on ("": none / the default).
   """
 
   task: str
@@ -143,6 +162,7 @@ class DatasetInfo:
   student: dict = dataclasses.field(default_factory=dict)
   eval_envs: int = 0
   fixed_init: int = -1
+  data_dir: str = ""
 
   def __post_init__(self):
     if self.normalization not in NORMALIZATIONS:
@@ -165,6 +185,7 @@ def save(path: str, dataset: SyntheticDataset, info: DatasetInfo, **extra: np.nd
       "normalization": np.array(info.normalization),
       "source": np.array(info.source),
       "labels": np.array(info.labels),
+      "data_dir": np.array(info.data_dir),
       "format": np.array("hades-dataset-v1"),
   }
   if info.obs_mean is not None:
@@ -234,7 +255,8 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
         normalization=normalization or str(arrays.get("normalization", "running")),
         obs_mean=obs_mean, obs_var=obs_var,
         source=str(arrays.get("source", path)),
-        labels=str(arrays.get("labels", "learned")))
+        labels=str(arrays.get("labels", "learned")),
+        data_dir=str(arrays.get("data_dir", "")))
   else:  # The paper's released files.
     # A link to a paper file (e.g. WORKDIR/hopper/dataset.npz -> brax_hopper_D64_...npz) counts.
     match = (_REFERENCE_NAME.search(os.path.basename(path))
@@ -254,6 +276,15 @@ def load(path: str, normalization: str | None = None) -> tuple[SyntheticDataset,
         normalization=normalization or inferred,
         obs_mean=obs_mean, obs_var=obs_var, source=os.path.abspath(path))
   return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
+
+
+def load_extra(path: str, name: str) -> np.ndarray | None:
+  """One of the extra arrays `save` stored in `path` (e.g. 'start_states'), None if absent."""
+  try:
+    with np.load(path, allow_pickle=False) as data:
+      return np.asarray(data[name]) if name in data.files else None
+  except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    raise DatasetFileError(f"cannot read dataset file {path}: {e}") from None
 
 
 def _load_released_minatar(path: str, normalization: str | None

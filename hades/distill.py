@@ -24,6 +24,7 @@ from hades import rollout
 from hades import sharding
 from hades import strategy as strategy_lib
 from hades import student as student_lib
+from hades import supervised
 from hades import tasks
 from hades import types
 from hades import validation as validation_lib
@@ -104,8 +105,8 @@ def load_obs_stats(config: ml_collections.ConfigDict, obs_size: int):
   return mean, var
 
 
-def build(config: ml_collections.ConfigDict) -> Components:
-  """Builds env, student, BC, evaluation, fitness and strategy from a resolved config."""
+def control_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
+  """The control families' (brax, gymnax) parts: env, student, rollout evaluation."""
   task = config.task
   env = tasks.make_env(task, config.env.backend, config.env.episode_length)
   obs_size, act_size = int(env.observation_size), int(env.action_size)
@@ -116,6 +117,26 @@ def build(config: ml_collections.ConfigDict) -> Components:
   evaluate = rollout.make_evaluate(env, student.policy, config.eval.num_envs,
                                    config.eval.num_steps, config.dataset.normalization,
                                    obs_mean, obs_var, head=head)
+  info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
+                                 obs_mean, obs_var, labels=config.dataset.labels)
+  return types.TaskParts(obs_size, act_size, student, evaluate, info,
+                         config.eval.num_envs * config.eval.num_steps)
+
+
+def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
+  """The family's student, evaluation and dataset info: the one place `build` depends on the
+  task family (see `types.TaskParts`)."""
+  if tasks.get_task(config.task).family == "supervised":
+    return supervised.make_task_parts(config)
+  return control_parts(config)
+
+
+def build(config: ml_collections.ConfigDict) -> Components:
+  """Builds student, BC, evaluation, fitness and strategy from a resolved config."""
+  task = config.task
+  parts = make_task_parts(config)
+  obs_size, act_size, student = parts.obs_size, parts.act_size, parts.student
+  settings, head, evaluate = student.settings, student.head, parts.evaluate
   train, init_genome = student.train, None
   if config.method == "params":  # Neuroevolution: the genome is the student (no BC).
     layout = neuroevolution.make_layout(student.init_params)
@@ -123,7 +144,7 @@ def build(config: ml_collections.ConfigDict) -> Components:
         student.init_params)
   else:
     layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
-                                     config.dataset.labels, head.discrete)
+                                     config.dataset.labels, head.discrete, parts.base)
   fitness = fitness_lib.make_population_fitness(
       student.init_params, train, evaluate, config.hades.mode, config.hades.num_students)
 
@@ -131,17 +152,14 @@ def build(config: ml_collections.ConfigDict) -> Components:
     return fitness(layout.to_dataset(genomes), key, fixed_params)
 
   strategy, es_params = strategy_lib.make_strategy(config.es, layout.template)
-  info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
-                                 obs_mean, obs_var, labels=config.dataset.labels)
   validation = validation_lib.make_validation(
       student.init_params, train, evaluate,
       lambda flat: layout.to_dataset(strategy._unravel_solution(flat)),
       config.validation.every_generations, config.es.num_generations,
       config.validation.num_students, config.validation.std_penalty)
-  steps = (config.es.population_size * config.hades.num_students * config.eval.num_envs
-           * config.eval.num_steps)
+  steps = config.es.population_size * config.hades.num_students * parts.eval_steps
   components = Components(task, obs_size, act_size, settings, student.init_params,
-                          population_fitness, strategy, es_params, info, steps,
+                          population_fitness, strategy, es_params, parts.info, steps,
                           config.es.candidates_per_chunk, validation, layout, head,
                           config.method, init_genome)
   chunk_shape(config.es.population_size, components.candidates_per_chunk, sharding.make_mesh())
@@ -355,5 +373,6 @@ def best_dataset(components: Components, state: DistillState) -> dataset_lib.Syn
 
 
 def zero_dataset(components: Components) -> dataset_lib.SyntheticDataset:
-  """The ES's starting point (all-zero states; fixed labels stay) as a dataset."""
+  """The ES's starting point as a dataset: all-zero states (fixed labels stay), or the layout's
+  base (supervised: class means)."""
   return components.to_dataset(components.layout.template)

@@ -196,3 +196,50 @@ def save_gif(frames, path: str, fps: int = 15) -> None:
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   images[0].save(path, save_all=True, append_images=images[1:],
                  duration=max(1, round(1000 / fps)), loop=0)
+
+
+def plot_image_dataset(images, labels, path: str, class_names=None, start=None,
+                       title: str = "") -> None:
+  """Distilled images as a grid, one row per class label, next to the images they started
+  from (supervised tasks).
+
+  Args:
+    images: [D, side * side] pixels (drawn on a fixed [0, 1] grey scale, clipped).
+    labels: [D] int class of each image.
+    path: PNG to write.
+    class_names: a name per class (default: the class index).
+    start: [D, side * side] the ES's starting images in the same order (e.g. class means),
+      drawn in the first columns of each row; None: distilled images only.
+    title: figure title.
+  """
+  images = np.asarray(images, np.float32)
+  labels = np.asarray(labels).astype(int)
+  side = math.isqrt(images.shape[1])
+  classes = sorted(set(labels.tolist()))
+  per_row = max(int(np.sum(labels == c)) for c in classes)
+  groups = (["start"] if start is not None else []) + ["distilled"]
+  cols = per_row * len(groups)
+  fig, axes = plt.subplots(len(classes), cols, squeeze=False,
+                           figsize=(max(1.1 * cols + 1.4, 4.8), 1.15 * len(classes)))
+  for r, c in enumerate(classes):
+    rows = np.flatnonzero(labels == c)
+    sources = ([np.asarray(start)[rows]] if start is not None else []) + [images[rows]]
+    for g, source in enumerate(sources):
+      for k in range(per_row):
+        ax = axes[r, g * per_row + k]
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k < len(source):
+          ax.imshow(np.clip(source[k].reshape(side, side), 0.0, 1.0), cmap="gray_r",
+                    vmin=0.0, vmax=1.0)
+        else:
+          ax.axis("off")
+        if r == 0 and k == 0:
+          ax.set_title(groups[g], fontsize=8)
+    name = class_names[c] if class_names is not None and c < len(class_names) else str(c)
+    axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+  if title:
+    fig.suptitle(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

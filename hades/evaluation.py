@@ -18,6 +18,7 @@ from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
 from hades import rollout
 from hades import student as student_lib
+from hades import supervised
 from hades import tasks
 
 Scorer = Callable[[dataset_lib.SyntheticDataset, int], dict]
@@ -44,8 +45,12 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
   the dataset, each with its own init and evaluation key from `seed`, and evaluates each on
   `task` with `info`'s normalisation for `num_envs` envs x `num_steps` steps. The summary has
   return_mean / return_std over students, per_student, episodes, bc_loss and the settings.
+  Supervised tasks: `supervised.make_dataset_scorer` (test accuracy as return_mean / _std and
+  test_accuracy_mean / _std; num_envs and num_steps unused).
   """
   task = tasks.resolve_task(task)
+  if tasks.get_task(task).family == "supervised":  # Test accuracy instead of a rollout.
+    return supervised.make_dataset_scorer(task, info, student, num_students)
   if not isinstance(student, student_lib.StudentSettings):
     student = student_settings(task, student)
   env = tasks.make_env(task, info.backend)
@@ -109,13 +114,29 @@ def evaluate_dataset(dataset: dataset_lib.SyntheticDataset, info: dataset_lib.Da
 
 def evaluate_dataset_file(path: str, task: str | None = None, normalization: str | None = None,
                           student: Mapping[str, Any] | None = None, backend: str | None = None,
+                          supervised_options: Mapping[str, Any] | None = None,
                           **kwargs) -> dict:
-  """`evaluate_dataset` on an .npz file (ours or the paper's), with optional overrides."""
+  """`evaluate_dataset` on an .npz file (ours or the paper's), with optional overrides.
+
+  Supervised tasks: `supervised.evaluate_with_baselines` (test accuracy and the baselines)
+  with `supervised_options` (data_dir, validation_size, full_train_batch, baselines); the
+  num_students and seed of kwargs apply, the env settings do not.
+  """
   dataset, info = dataset_lib.load(path, normalization=normalization)
   # The student a file was made for (the authors' MinAtar student), then the caller's.
   student = {**info.student, **dict(student or {})}
   if task is not None:
     info.task = tasks.resolve_task(task)
+  if tasks.get_task(info.task).family == "supervised":
+    options = dict(supervised_options or {})
+    data_dir = options.pop("data_dir", None)
+    if data_dir:
+      info.data_dir = os.path.abspath(os.path.expanduser(data_dir))
+    result = supervised.evaluate_with_baselines(
+        dataset, info, student, kwargs.get("num_students") or 8, kwargs.get("seed", 0),
+        **options)
+    result["dataset"] = path
+    return result
   if backend is not None:
     info.backend = tasks.check_backend(backend)
   if kwargs.get("num_envs") is None:  # Its makers' protocol where known (MinAtar: 8), else 4.

@@ -35,6 +35,11 @@ def format_rate(x: float) -> str:
   return f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.1f}k"
 
 
+def format_score(x: float, digits: int) -> str:
+  """A fitness with `digits` decimals, or 3 when |x| < 1 (accuracies, supervised tasks)."""
+  return f"{x:.3f}" if abs(x) < 1 else f"{x:.{digits}f}"
+
+
 @dataclasses.dataclass(frozen=True)
 class GenerationStats:
   """The state of a task's run after a host call (the last generation of its chunk)."""
@@ -54,17 +59,18 @@ class GenerationStats:
   def _validated(self, digits: int) -> str:
     if not math.isfinite(self.validated):
       return ""
-    return f"val {self.validated:.{digits}f}@{self.validated_generation} | "
+    return f"val {format_score(self.validated, digits)}@{self.validated_generation} | "
 
   def summary(self) -> str:
-    return (f"fitness mean {self.fitness_mean:.1f} max {self.fitness_max:.1f} | "
-            f"best {self.best:.1f} | {self._validated(1)}"
+    m, mx, b = (format_score(x, 1) for x in (self.fitness_mean, self.fitness_max, self.best))
+    return (f"fitness mean {m} max {mx} | best {b} | {self._validated(1)}"
             f"{format_rate(self.env_steps_per_s)} env-steps/s | "
             f"{self.sec_per_generation:.2f} s/gen")
 
   def compact(self) -> str:
     """The live bar's text (terminal lines are short)."""
-    return (f"mean {self.fitness_mean:.0f} max {self.fitness_max:.0f} best {self.best:.0f} | "
+    m, mx, b = (format_score(x, 0) for x in (self.fitness_mean, self.fitness_max, self.best))
+    return (f"mean {m} max {mx} best {b} | "
             f"{self._validated(0)}{format_rate(self.env_steps_per_s)} steps/s "
             f"{self.sec_per_generation:.2f} s/gen")
 

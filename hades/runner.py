@@ -153,16 +153,17 @@ class _Run:
         self.metrics_log.close()
     self.progress.end_task(self.task)
     took = progress_lib.format_duration(summary["wall_time"])
+    fmt = lambda x: progress_lib.format_score(x, 1)  # noqa: E731
     if self.components.method == "params":
       self.log(f"[{self.task}] done in {took}: evolved policy returns "
-               f"{summary['return_mean']:.1f} +- {summary['return_std']:.1f} (over "
+               f"{fmt(summary['return_mean'])} +- {fmt(summary['return_std'])} (over "
                f"{summary['num_students']} rollouts); its initial weights gave "
-               f"{summary['initial_policy_return']:.1f}")
+               f"{fmt(summary['initial_policy_return'])}")
     else:
       self.log(f"[{self.task}] done in {took}: distilled dataset trains fresh students to "
-               f"{summary['return_mean']:.1f} +- {summary['return_std']:.1f} (over "
-               f"{summary['num_students']} students); the all-zero dataset gives "
-               f"{summary['zero_dataset_return']:.1f}")
+               f"{fmt(summary['return_mean'])} +- {fmt(summary['return_std'])} (over "
+               f"{summary['num_students']} students); the ES's starting dataset gives "
+               f"{fmt(summary['zero_dataset_return'])}")
     return summary
 
   def restore(self, resume: str) -> tuple[distill_lib.DistillState, int]:
@@ -339,9 +340,11 @@ class _Run:
 
     dataset.npz's states/actions are the best-validated ES mean (the final mean when validation
     is off); the final mean (final_states/final_actions) and the best candidate ever evaluated
-    (best_states/best_actions) ride along. The summary scores both means.
+    (best_states/best_actions) and the ES's starting dataset (start_states/start_actions, e.g.
+    class means) ride along. The summary scores both means and the start.
     """
     config, components = self.config, self.components
+    zero = distill_lib.zero_dataset(components)
     final_mean = distill_lib.mean_dataset(components, state)
     validated = distill_lib.validated_dataset(components, state)
     best = distill_lib.best_dataset(components, state)
@@ -353,13 +356,13 @@ class _Run:
                                            source=os.path.abspath(self.workdir)),
                        best_states=best.states, best_actions=best.actions,
                        final_states=final_mean.states, final_actions=final_mean.actions,
+                       start_states=zero.states, start_actions=zero.actions,
                        generations=np.asarray(self.num_gens), config_hash=np.array(self.hash),
                        **{k: np.asarray(v) for k, v in selection.items()})
     final = config.final_eval
     score = evaluation.make_dataset_scorer(
         self.task, components.info, components.student, final.num_students,
         final.num_envs or config.eval.num_envs, final.num_steps)
-    zero = distill_lib.zero_dataset(components)
     summary = score(dataset, config.seed + 1)
     summary.update(selection)
     if validated is not None:

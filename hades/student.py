@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hades import bc
+from hades import classifier
 from hades import policy as policy_lib
 from hades import tasks
 from hades import types
@@ -22,6 +23,10 @@ class StudentSettings:
 
   Defaults are the paper's student: MLP 2x512 tanh, orthogonal init, full-batch Adam 5e-3 with
   global-norm clip 0.5; bc_steps 0 means the task's paper default (400; 200 hopper/idp).
+  optimizer: 'adam' or 'sgd' (the paper's supervised students: SGD 0.1, no clipping).
+  conv_channels > 0: a CNN classifier of square images (`classifier.ConvClassifier`: a 3x3
+  convolution of that many filters with stride conv_stride, then `depth` dense layers of
+  `width`); 0: the MLP.
   """
 
   width: int = 512
@@ -31,13 +36,18 @@ class StudentSettings:
   learning_rate: float = 5e-3
   max_grad_norm: float = 0.5
   bc_steps: int = 0
+  optimizer: str = "adam"
+  conv_channels: int = 0
+  conv_stride: int = 1
 
   @classmethod
   def for_task(cls, task: str, overrides: Mapping[str, Any] | None = None) -> StudentSettings:
-    """The paper's student updated with `overrides` (unknown keys ignored: a run's
-    `config.student` or flags); bc_steps <= 0 becomes the task's default."""
+    """The paper's student (the task's own, `TaskSpec.student`, e.g. the supervised CNN)
+    updated with `overrides` (unknown keys ignored: a run's `config.student` or flags);
+    bc_steps <= 0 becomes the task's default."""
     names = {f.name for f in dataclasses.fields(cls)}
-    settings = cls(**{k: v for k, v in dict(overrides or {}).items() if k in names})
+    values = {**dict(tasks.get_task(task).student), **dict(overrides or {})}
+    settings = cls(**{k: v for k, v in values.items() if k in names})
     if settings.bc_steps <= 0:
       settings = dataclasses.replace(settings, bc_steps=tasks.get_task(task).bc_steps)
     return settings
@@ -52,14 +62,15 @@ class Student:
 
   Attributes:
     settings: what it was built from.
-    policy: the network, apply(params, obs [..., obs]) -> (out [..., act], log_std [act]).
+    policy: the network, apply(params, obs [..., obs]) -> (out [..., act], log_std [act]) (an
+      MLP, or a `classifier.ConvClassifier`).
     head: what `out` means (Gaussian mean or categorical logits), actions and BC loss.
     init_params: keys [S] -> params [S, ...] (lax.map; see `policy.make_init_params`).
     train: (params, dataset) -> (params, final BC loss), the BC loop with the head's loss.
   """
 
   settings: StudentSettings
-  policy: policy_lib.GaussianMLP
+  policy: types.Policy
   init_params: types.InitParams
   train: types.Train
   head: policy_lib.Head = policy_lib.GaussianHead()
@@ -69,8 +80,14 @@ def make_student(obs_size: int, act_size: int, settings: StudentSettings,
                  head: policy_lib.Head = policy_lib.GaussianHead()) -> Student:
   """Builds the student for a task with `obs_size` observations and `act_size` actions
   (discrete: the number of actions), with the task's `head` (`tasks.make_head`)."""
-  policy = policy_lib.make_policy(act_size, settings.width, settings.depth, settings.activation,
-                                  settings.kernel_init, head.learned_std)
+  if settings.conv_channels > 0:
+    policy = classifier.make_classifier(act_size, obs_size, settings.conv_channels,
+                                        settings.conv_stride, settings.width, settings.depth,
+                                        settings.activation)
+  else:
+    policy = policy_lib.make_policy(act_size, settings.width, settings.depth,
+                                    settings.activation, settings.kernel_init,
+                                    head.learned_std)
   return Student(settings, policy, policy_lib.make_init_params(policy, obs_size),
                  bc.make_bc_train(policy, settings.bc_steps, settings.learning_rate,
-                                  settings.max_grad_norm, head), head)
+                                  settings.max_grad_norm, head, settings.optimizer), head)

@@ -12,8 +12,8 @@ table and curves. Studies:
                   depths, activations, learning rates and BC step counts (`transfer_students`).
 
 A run's config: the run config file < its task preset < the study's sizing for the task
-(`task_overrides` in hades/configs/study.py) < the grid point < the command line; a command-line value for the
-field the study varies is an error.
+(`task_overrides` in hades/configs/study.py) < the grid point < the command line; a
+command-line value for the field the study varies is an error.
 """
 
 from __future__ import annotations
@@ -202,7 +202,8 @@ def markdown(summary: dict) -> str:
   """study.md: one table per task (mean +- standard error over seeds)."""
   lines = [f"# Study: {summary['study']}", ""]
   for task, rows in summary["tasks"].items():
-    lines += [f"## {task}", "", "| series | final return (mean +- s.e.) | seeds | wall time / run |",
+    lines += [f"## {task}", "",
+              "| series | final return (mean +- s.e.) | seeds | wall time / run |",
               "|---|---|---|---|"]
     for series, row in rows.items():
       wall = np.nanmean(row["wall_time"]) if row["wall_time"] else math.nan

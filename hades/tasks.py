@@ -4,9 +4,11 @@ A task is its family, its environment and what the paper used for it (BC steps).
   brax:   continuous control (hopper, walker2d, ...): Gaussian students, evolved actions.
   gymnax: discrete control (cartpole, acrobot, MinAtar games): categorical students, fixed
           one-hot or evolved (learned) labels.
-`make_env` builds either behind one interface (un-batched, auto-resetting, `obs`, `reward`,
-`done`); `make_head` gives the student head of a task. Nothing downstream branches on the
-family: it uses the env, the head and the sizes.
+  supervised: labelled images (fashion_mnist, any MNIST-format files): CNN classifiers,
+          scored on real images (`hades.supervised`); no environment.
+`make_env` builds either control family's env behind one interface (un-batched,
+auto-resetting, `obs`, `reward`, `done`); `make_head` gives the student head of a task.
+Nothing downstream branches on the family: it uses the env, the head and the sizes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from hades import policy as policy_lib
 from hades.errors import ConfigError
 
 BACKENDS = ("positional", "generalized", "spring", "mjx")
-FAMILIES = ("brax", "gymnax")
+FAMILIES = ("brax", "gymnax", "supervised")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +38,13 @@ class TaskSpec:
   Attributes:
     name: canonical task name (Brax: the Brax environment name).
     bc_steps: behaviour-cloning steps the paper used for this task.
-    family: 'brax' (continuous actions) or 'gymnax' (discrete actions).
+    family: 'brax' (continuous actions), 'gymnax' (discrete actions) or 'supervised'
+      (image classes).
     env_id: gymnax environment id (gymnax family).
-    num_actions: discrete actions (0: continuous).
+    num_actions: discrete actions or classes (0: continuous).
     episode_length: default time limit (0: the environment's own).
+    student: the task's own student, over the paper's control one (name, value) pairs; used
+      where no config says otherwise (e.g. scoring a bare dataset file).
   """
 
   name: str
@@ -48,6 +53,7 @@ class TaskSpec:
   env_id: str = ""
   num_actions: int = 0
   episode_length: int = 1000
+  student: tuple = ()
 
   @property
   def discrete(self) -> bool:
@@ -85,11 +91,20 @@ TASKS: dict[str, TaskSpec] = {
         _gymnax("asterix", 5),
         _gymnax("freeway", 3),
         _gymnax("seaquest", 6),
+        # The paper's supervised student: conv 16 3x3 -> dense 128 -> 10, 1000 full-batch SGD
+        # steps at 0.1.
+        TaskSpec("fashion_mnist", bc_steps=1000, family="supervised", num_actions=10,
+                 episode_length=0,
+                 student=(("conv_channels", 16), ("conv_stride", 1), ("width", 128),
+                          ("depth", 1), ("activation", "relu"), ("kernel_init", "lecun_normal"),
+                          ("optimizer", "sgd"), ("learning_rate", 0.1),
+                          ("max_grad_norm", 0.0))),
     )
 }
 
 ALIASES = {"walker": "walker2d", "cheetah": "halfcheetah", "idp": "inverted_double_pendulum",
-           "spaceinvaders": "space_invaders",
+           "spaceinvaders": "space_invaders", "fashion-mnist": "fashion_mnist",
+           "fashionmnist": "fashion_mnist",
            # gymnax ids name their tasks too.
            **{env_id.lower(): name for name, env_id in gymnax_env.GYMNAX_IDS.items()}}
 
@@ -151,6 +166,8 @@ def make_env(task: str, backend: str = "positional", episode_length: int = 0):
   """
   name = resolve_task(task)
   spec = TASKS[name]
+  if spec.family == "supervised":
+    raise ConfigError(f"{name} is a supervised task: it has no environment to roll out")
   length = episode_length if episode_length > 0 else spec.episode_length
   if spec.family == "gymnax":
     return gymnax_env.make_gymnax_env(spec.env_id, length or None)

@@ -5,6 +5,7 @@ Shapes: S students, P candidates, D data points, B parallel envs.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Protocol
 
 import jax
@@ -97,3 +98,29 @@ class ScoreMean(Protocol):
 
   def __call__(self, flat_mean: jax.Array, key: PRNGKey) -> jax.Array:
     ...
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskParts:
+  """What a task family supplies to `distill.build`: everything else is family-blind.
+
+  Attributes:
+    obs_size: the student's input size (control: observations; supervised: pixels).
+    act_size: its output size (continuous actions, discrete actions or classes).
+    student: a `student.Student` (network, init, BC loop, head).
+    evaluate: (params, key) -> EvalResult of one trained student (control: a rollout;
+      supervised: accuracy or minus cross-entropy on held-out real images).
+    info: a `dataset.DatasetInfo` for the files the run writes.
+    eval_steps: work units (env steps / scored examples) one evaluation costs, for steps/s.
+    base: a `dataset.SyntheticDataset` the evolved genome is an offset from (its shape the
+      layout's template; supervised: class means), None: the genome is the dataset (zeros,
+      the paper's control init).
+  """
+
+  obs_size: int
+  act_size: int
+  student: Any
+  evaluate: Evaluate
+  info: Any
+  eval_steps: int
+  base: Any = None

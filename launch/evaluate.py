@@ -4,11 +4,15 @@
   python -m launch.evaluate --dataset=../shared/reference/brax_hopper_D64_distill_seed0.npz
   python -m launch.evaluate --num_students=64 \
       --dataset=../shared/reference/minatar/minatar_Breakout-MinAtar_D16_distill_seed0.npz
+  python -m launch.evaluate --task=fashion_mnist --dataset=runs/x/fashion_mnist/dataset.npz
 
 Student settings default to the run's own config.json next to the dataset, or to the paper's
 student for the paper's released files (Brax: 2x512 tanh, task BC steps; MinAtar: the authors'
 2x512 ReLU, Adam 0.03 unclipped, the file's BC steps, 8 envs x 1024 steps); flags override.
 Prints JSON (mean +- std return over students x finished episodes) or writes it to --output.
+Supervised tasks (fashion_mnist): test_accuracy_mean / test_accuracy_std (fractions) of the
+fresh students, and under "baselines" the same for random real images (same images per
+class), class means and the full training set (same student and steps, minibatches).
 """
 
 from __future__ import annotations
@@ -40,6 +44,13 @@ flags.DEFINE_float("learning_rate", None, "BC learning rate (default: run config
 flags.DEFINE_string("backend", None, "Brax backend (default: the dataset's).")
 flags.DEFINE_integer("seed", 0, "Seed for student inits and evaluation.")
 flags.DEFINE_string("output", None, "Write the JSON here instead of stdout.")
+flags.DEFINE_string("data_dir", None, "Supervised tasks: directory of the MNIST-format IDX files "
+                    "(default: the run config's data.dir, else the dataset's, else "
+                    "/usr/share/datasets/fashion-mnist).")
+flags.DEFINE_bool("baselines", True, "Supervised tasks: also score random real images (same "
+                  "images per class), class means and the full training set.")
+flags.DEFINE_integer("full_train_batch", 256, "Supervised tasks: minibatch of the full-training-"
+                     "set baseline (same student and steps); 0: skip that baseline.")
 flags.mark_flag_as_required("dataset")
 
 
@@ -55,16 +66,27 @@ def main(argv):
   overrides = {k: getattr(FLAGS, k) for k in ("width", "depth", "activation", "bc_steps",
                                                "learning_rate") if getattr(FLAGS, k) is not None}
   student.update(overrides)
+  data = saved.get("data", {})
+  supervised_options = dict(data_dir=FLAGS.data_dir or data.get("dir"),
+                            validation_size=data.get("validation_size", 5000),
+                            full_train_batch=FLAGS.full_train_batch, baselines=FLAGS.baselines)
   result = evaluation.evaluate_dataset_file(
       FLAGS.dataset, task=FLAGS.task, normalization=FLAGS.normalization, student=student,
       backend=FLAGS.backend, num_students=FLAGS.num_students, num_envs=num_envs,
-      num_steps=FLAGS.num_steps, seed=FLAGS.seed)
+      num_steps=FLAGS.num_steps, seed=FLAGS.seed, supervised_options=supervised_options)
   text = json.dumps(result, indent=2)
   if FLAGS.output:
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
     with open(FLAGS.output, "w") as f:
       f.write(text + "\n")
   print(text)
+  if "test_accuracy_mean" in result:  # Supervised tasks.
+    lines = [f"{result['task']}: test accuracy {result['test_accuracy_mean']:.3f} +- "
+             f"{result['test_accuracy_std']:.3f} over {result['num_students']} students"]
+    lines += [f"  baseline {name}: {b['test_accuracy_mean']:.3f} +- {b['test_accuracy_std']:.3f}"
+              for name, b in result.get("baselines", {}).items()]
+    print("\n".join(lines), file=sys.stderr)
+    return
   print(f"{result['task']}: {result['return_mean']:.1f} +- {result['return_std']:.1f} (std over students) over "
         f"{result['num_students']} students, {result['episodes']} episodes", file=sys.stderr)
 

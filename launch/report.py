@@ -4,7 +4,8 @@
 
 Writes, per task, WORKDIR/<task>/fitness.png (fitness over generations) and dataset.png (the
 distilled states and actions as heat-maps; MinAtar: the game frames the states encode, one
-row per action label), and WORKDIR/report.md embedding them with a table
+row per action label; supervised tasks: the images by class next to those they started
+from), and WORKDIR/report.md embedding them with a table
 of final returns (and WORKDIR/transfer.png when present).
 """
 
@@ -28,6 +29,9 @@ def main(argv):
   del argv
   from hades import dataset as dataset_lib
   from hades import plots
+  from hades import progress
+
+  fmt = lambda x: progress.format_score(x, 1)  # noqa: E731  (accuracies: 3 decimals)
 
   workdir = os.path.abspath(FLAGS.workdir)
   if not os.path.isdir(workdir):
@@ -37,8 +41,8 @@ def main(argv):
   if not tasks:
     raise common.InputError(f"no task runs (<task>/metrics.jsonl) in {workdir}")
   lines = ["# HaDES report", "", f"Workdir: `{workdir}`", "",
-           "| task | generations | distilled dataset return | dataset | final ES mean | "
-           "all-zero dataset | wall time |",
+           "| task | generations | distilled dataset return (supervised: test accuracy) | "
+           "dataset | final ES mean | ES start (all-zero; supervised: class means) | wall time |",
            "|---|---|---|---|---|---|---|"]
   sections = []
   for task in tasks:
@@ -49,7 +53,8 @@ def main(argv):
     dataset_path = os.path.join(tdir, "dataset.npz")
     if os.path.exists(dataset_path):
       dataset, info = dataset_lib.load(dataset_path)
-      plots.plot_any_dataset(dataset, info, os.path.join(tdir, "dataset.png"))
+      plots.plot_any_dataset(dataset, info, os.path.join(tdir, "dataset.png"),
+                             start=dataset_lib.load_extra(dataset_path, "start_states"))
       section += [f"![dataset]({task}/dataset.png)", ""]
     summary_path = os.path.join(tdir, "summary.json")
     if os.path.exists(summary_path):
@@ -57,14 +62,15 @@ def main(argv):
         s = json.load(f)
       if "validation_generation" in s:
         selected = f"best-validated mean (gen {s['validation_generation']})"
-        final_mean = (f"{s['final_mean_return_mean']:.1f} +- {s['final_mean_return_std']:.1f}"
-                      if "final_mean_return_mean" in s else "not scored")
+        final_mean = (f"{fmt(s['final_mean_return_mean'])} +- "
+                      f"{fmt(s['final_mean_return_std'])}" if "final_mean_return_mean" in s
+                      else "not scored")
       else:
         selected, final_mean = "final mean", "(same)"
-      lines.append(f"| {task} | {s['generations']} | {s['return_mean']:.1f} +- "
-                   f"{s['return_std']:.1f} | {selected} | {final_mean} | "
-                   # Neuroevolution runs: the ES's initial weights instead of a zero dataset.
-                   f"{s.get('zero_dataset_return', s.get('initial_policy_return', math.nan)):.1f} | "
+      # Neuroevolution runs: the ES's initial weights in place of a starting dataset.
+      start = s.get("zero_dataset_return", s.get("initial_policy_return", math.nan))
+      lines.append(f"| {task} | {s['generations']} | {fmt(s['return_mean'])} +- "
+                   f"{fmt(s['return_std'])} | {selected} | {final_mean} | {fmt(start)} | "
                    f"{s['wall_time'] / 60:.1f} min |")
     else:
       lines.append(f"| {task} | {int(metrics['generation'][-1])} (running) | | | | | |")
