@@ -70,7 +70,8 @@ def _agent(config, slots):
                               config.agent.depth, config.agent.activation,
                               config.agent.conditioning, config.agent.embed_dim,
                               config.agent.per_task_heads,
-                              config.agent.get("per_task_inputs", False))
+                              config.agent.get("per_task_inputs", False),
+                              [s.obs_size for s in slots])
 
 
 def _abstract_params(agent, max_obs, num_seeds):

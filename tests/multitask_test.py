@@ -224,3 +224,17 @@ def test_parameter_sharing_counts_task_specific_layers():
   p = heads.init(jax.random.key(0), obs, ids)
   sharing = agent_lib.parameter_sharing(heads, p)
   assert sharing["shared"] == 16 * 16 + 16  # The one shared hidden layer.
+
+
+def test_per_task_inputs_start_at_each_tasks_own_scale():
+  """A small task next to a large one (hopper's 11 inputs, breakout's 400): its input layer is
+  drawn for its own inputs (a single-task student's scale) and is zero on the padding."""
+  agent = agent_lib.make_agent(2, 3, 64, 2, per_task_heads=True, per_task_inputs=True,
+                               obs_sizes=[11, 400])
+  p = agent.init(jax.random.key(0), jnp.zeros((400,)), jnp.zeros((), jnp.int32))["params"]
+  small, large = p["input_0"]["kernel"], p["input_1"]["kernel"]
+  assert small.shape == large.shape == (400, 64)
+  assert float(jnp.abs(small[11:]).max()) == 0.0
+  # Orthogonal(sqrt 2) rows: squared norm 2 per real input, as in an 11-input student.
+  assert float(jnp.sum(small[:11] ** 2)) == pytest.approx(2 * 11, rel=1e-4)
+  assert float(jnp.sum(large ** 2)) == pytest.approx(2 * 64, rel=1e-4)
