@@ -74,8 +74,8 @@ def plot_transfer(task: str, rows: dict[str, dict], path: str) -> None:
   variants = [v for v in rows[modes[0]]["transfer"] if v != "own"]
   fields = list(dict.fromkeys(v.split("=")[0] for v in variants))
   width = max(sum(v.startswith(f + "=") for v in variants) for f in fields)
-  fig, axes = plt.subplots(1, len(modes), figsize=(4.2 * len(modes), 0.7 * len(fields) + 1.8),
-                           squeeze=False)
+  fig, axes = plt.subplots(1, len(modes), figsize=(5.2 * len(modes), 0.7 * len(fields) + 1.8),
+                           squeeze=False, gridspec_kw={"wspace": 0.6})
   for ax, mode in zip(axes[0], modes):
     transfer = rows[mode]["transfer"]
     own = transfer.get("own", {}).get("mean", math.nan)
