@@ -49,11 +49,16 @@ class ParamsLayout:
   @property
   def size(self) -> int:
     """Number of evolved weights."""
-    return int(sum(np.prod(x.shape) for x in jax.tree.leaves(self.template)))
+    return count_weights(self.template)
 
   def to_dataset(self, genome: Any) -> Any:
     """The genome is the policy: nothing to convert."""
     return genome
+
+
+def count_weights(params: types.Params) -> int:
+  """Number of scalars in a parameter pytree."""
+  return int(sum(np.prod(np.shape(x)) for x in jax.tree.leaves(params)))
 
 
 def make_layout(init_params: types.InitParams) -> ParamsLayout:
@@ -95,8 +100,7 @@ def make_policy_scorer(task: str, info, settings: student_lib.StudentSettings, h
     summary = fitness_lib.summarize(jax.device_get(rollouts(params, keys)))
     summary.update(task=task, normalization=info.normalization, backend=info.backend,
                    num_students=num_rollouts, num_envs=num_envs, num_steps=num_steps, seed=seed,
-                   student=settings.to_dict(), num_weights=int(
-                       sum(np.prod(np.shape(x)) for x in jax.tree.leaves(params))))
+                   student=settings.to_dict(), num_weights=count_weights(params))
     return summary
 
   return score
