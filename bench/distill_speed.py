@@ -5,9 +5,11 @@
       --set es.population_size=64 --set student.width=512 --set student.bc_steps=400
 
 Prints: compile time of the first generation call, seconds per generation (steady state),
-env steps/s, and the lower bound = raw Brax stepping of the same env steps (random actions,
-same batch of envs) + BC alone of the same students, with the ratio s/gen / lower bound.
-Also prints the peak RSS of the process.
+env steps/s, and the lower bound = raw env stepping of the same env steps (Brax or gymnax,
+uniformly random actions, same batch of envs) + BC alone of the same students on the ES's
+starting dataset, with the ratio s/gen / lower bound. Also prints the peak RSS of the process.
+Control tasks only (supervised ones: bench/supervised_speed.py); neuroevolution runs
+(`method=params`) have no BC, so their bound is the stepping alone.
 """
 
 from __future__ import annotations
@@ -20,10 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from hades import config as config_lib
-from hades import dataset as dataset_lib
 from hades import distill
 from hades import sharding
-from hades import student as student_lib
 from hades import tasks
 
 sharding.request_exact_cpu_math()  # As the launchers run.
@@ -49,6 +49,8 @@ def main():
   args = parser.parse_args()
 
   config = config_lib.load_config_file(args.config, args.task, args.set)
+  if tasks.get_task(config.task).family == "supervised":
+    parser.error(f"{config.task} has no env to step: use bench/supervised_speed.py")
   c = distill.build(config)
   P, S = config.es.population_size, config.hades.num_students
   N, T = config.eval.num_envs, config.eval.num_steps
@@ -70,15 +72,19 @@ def main():
   sec_per_gen = (time.perf_counter() - t0) / (args.repeats * args.generations)
   compile_s = first_call - args.generations * sec_per_gen
 
-  # Lower bound 1: raw Brax stepping, same env batch (P*S*N envs) and T steps, random actions.
+  # Lower bound 1: raw env stepping, same env batch (P*S*N envs) and T steps, random actions.
   env = tasks.make_env(c.task, config.env.backend, config.env.episode_length)
   num_envs = P * S * N
+  discrete = tasks.get_task(c.task).discrete
 
   def raw_rollout(key):
     states = jax.vmap(env.reset)(jax.random.split(key, num_envs))
 
     def body(s, k):
-      a = jax.random.uniform(k, (num_envs, c.act_size), minval=-1.0, maxval=1.0)
+      if discrete:
+        a = jax.random.randint(k, (num_envs,), 0, c.act_size)
+      else:
+        a = jax.random.uniform(k, (num_envs, c.act_size), minval=-1.0, maxval=1.0)
       s = jax.vmap(env.step)(s, a)
       return s, None
 
@@ -87,24 +93,26 @@ def main():
 
   raw_s = _time(jax.jit(raw_rollout), jax.random.key(0), repeats=args.repeats)
 
-  # Lower bound 2: BC alone of the same P*S students on D points.
-  datasets = jax.tree.map(lambda x: jnp.broadcast_to(x, (P,) + x.shape),
-                          dataset_lib.zeros(config.dataset.size, c.obs_size, c.act_size))
-  student = student_lib.make_student(c.obs_size, c.act_size, c.student)
-  params = student.init_params(jax.random.split(jax.random.key(1), S))
+  # Lower bound 2: BC alone of the same P*S students on the ES's starting dataset.
+  bc_s = 0.0
+  if config.method == "dataset":
+    datasets = jax.tree.map(lambda x: jnp.broadcast_to(x, (P,) + x.shape),
+                            distill.zero_dataset(c))
+    student = distill.make_task_parts(config).student
+    params = student.init_params(jax.random.split(jax.random.key(1), S))
 
-  def bc_only(datasets, params):
-    per_candidate = jax.vmap(student.train, in_axes=(0, None))
-    return jax.vmap(per_candidate, in_axes=(None, 0))(params, datasets)[1]
+    def bc_only(datasets, params):
+      per_candidate = jax.vmap(student.train, in_axes=(0, None))
+      return jax.vmap(per_candidate, in_axes=(None, 0))(params, datasets)[1]
 
-  bc_s = _time(jax.jit(bc_only), datasets, params, repeats=args.repeats)
+    bc_s = _time(jax.jit(bc_only), datasets, params, repeats=args.repeats)
   bound = raw_s + bc_s
   rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   steps = c.env_steps_per_generation
   print(f"compile (first call - {args.generations} gens): {compile_s:8.2f} s")
   print(f"seconds / generation:            {sec_per_gen:8.3f} s")
   print(f"env steps / s:                   {steps / sec_per_gen:8.0f}")
-  print(f"raw brax stepping ({steps} steps): {raw_s:8.3f} s  ({steps / raw_s:.0f} steps/s)")
+  print(f"raw env stepping ({steps} steps) : {raw_s:8.3f} s  ({steps / raw_s:.0f} steps/s)")
   print(f"BC alone ({P * S} students):        {bc_s:8.3f} s")
   print(f"lower bound (raw + BC):          {bound:8.3f} s")
   print(f"ratio s/gen / lower bound:       {sec_per_gen / bound:8.2f}")
