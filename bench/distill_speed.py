@@ -25,6 +25,7 @@ from hades import config as config_lib
 from hades import distill
 from hades import sharding
 from hades import tasks
+from hades import timing
 
 sharding.request_exact_cpu_math()  # As the launchers run.
 
@@ -59,17 +60,8 @@ def main():
         f"{config.student.bc_steps}, devices {jax.device_count()} ({jax.devices()[0].platform})")
 
   # Full generations.
-  state = distill.init_state(c, config.seed)
-  run = distill.make_distill_run(distill.make_distill_step(c), args.generations)
-  t0 = time.perf_counter()
-  state, metrics = run(state)
-  jax.block_until_ready(metrics)
-  first_call = time.perf_counter() - t0
-  t0 = time.perf_counter()
-  for _ in range(args.repeats):
-    state, metrics = run(state)
-  jax.block_until_ready(metrics)
-  sec_per_gen = (time.perf_counter() - t0) / (args.repeats * args.generations)
+  first_call, sec_per_gen = timing.time_generations(
+      c, distill.init_state(c, config.seed), args.generations, args.repeats)
   compile_s = first_call - args.generations * sec_per_gen
 
   # Lower bound 1: raw env stepping, same env batch (P*S*N envs) and T steps, random actions.

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import jax
 
 from hades import config as config_lib
 from hades import distill
 from hades import sharding
+from hades import timing
 
 sharding.request_exact_cpu_math()  # As the launchers run.
 
@@ -50,17 +50,8 @@ def main():
         f"students/candidate, fitness on {scored} "
         f"images; timing {args.candidates} of {full.es.population_size} candidates on "
         f"{jax.device_count()} {jax.devices()[0].platform} device(s)")
-  state = distill.init_state(c, timed.seed)
-  run = distill.make_distill_run(distill.make_distill_step(c), args.generations)
-  t0 = time.perf_counter()
-  state, metrics = run(state)
-  jax.block_until_ready(metrics)
-  first = time.perf_counter() - t0
-  t0 = time.perf_counter()
-  for _ in range(args.repeats):
-    state, metrics = run(state)
-  jax.block_until_ready(metrics)
-  per_gen = (time.perf_counter() - t0) / (args.repeats * args.generations)
+  first, per_gen = timing.time_generations(c, distill.init_state(c, timed.seed),
+                                           args.generations, args.repeats)
   per_candidate = per_gen / args.candidates
   print(f"first call (compile + {args.generations} gen): {first:9.2f} s")
   print(f"seconds / generation ({args.candidates} candidates): {per_gen:9.2f} s")
