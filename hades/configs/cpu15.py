@@ -16,11 +16,14 @@ from hades.configs import default
 
 def get_config() -> ml_collections.ConfigDict:
   config = default.get_config()
-  config.es.num_generations = 300  # hopper: 2-2.5 s per generation on 2 cores.
+  # hopper: 2-2.6 s per generation on 2 cores, plus about 1 min of compilation and 1 min of
+  # final evaluation.
+  config.es.num_generations = 280
   config.task_presets = ml_collections.ConfigDict({
-      # 3-4 s per generation. 16 validation students: with 8, the selected walker2d mean
-      # trained 1 fresh student in 8 to 844 (1532.5 +- 308.1); with 16, 1648.5 +- 71.8.
-      "walker2d": {"es": {"num_generations": 200}, "validation": {"num_students": 16}},
+      # 4.4-4.9 s per generation and 2 min of compilation (200 generations took 19.1 min).
+      # 16 validation students: with 8, the selected walker2d mean trained 1 fresh student
+      # in 8 to 844 (1532.5 +- 308.1); with 16, 1648.5 +- 71.8.
+      "walker2d": {"es": {"num_generations": 140}, "validation": {"num_students": 16}},
       "ant": {"es": {"num_generations": 75}},  # 3x the default's 25 (not timed).
   })
   return config
