@@ -111,6 +111,41 @@ def tiny_workdir(tmp_path_factory):
   return workdir, result
 
 
+def test_compilation_cache_directory_default(monkeypatch):
+  from launch import common
+
+  monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+  monkeypatch.setenv("XDG_CACHE_HOME", "/xdg")
+  assert common.default_compilation_cache() == "/xdg/hades/jax"
+  monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/mine")  # JAX's own variable wins.
+  assert common.default_compilation_cache() == "/mine"
+
+
+@pytest.mark.slow
+def test_a_run_from_the_compilation_cache_gives_the_same_dataset(tmp_path, monkeypatch):
+  """The second run loads the first one's compiled programs and writes the same arrays;
+  --compilation_cache= turns the cache off."""
+  # Cache every program, not only those that took >= 1 s to compile (load-dependent).
+  monkeypatch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+  cache = tmp_path / "cache"
+  args = ["--task=cartpole", "--config.es.population_size=4", "--config.es.num_generations=2",
+          "--cpu_devices=1", *TINY]
+  for name in ("a", "b"):
+    result = _run("launch.distill", f"--workdir={tmp_path / name}", f"--compilation_cache={cache}",
+                  *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    if name == "a":
+      entries = sorted(os.listdir(cache))
+      assert any(e.endswith("-cache") for e in entries)
+  assert sorted(os.listdir(cache)) == entries  # Nothing compiled again.
+  off = _run("launch.distill", f"--workdir={tmp_path / 'c'}", "--compilation_cache=", *args)
+  assert off.returncode == 0, off.stderr[-2000:]
+  datasets = [np.load(tmp_path / n / "cartpole" / "dataset.npz") for n in ("a", "b", "c")]
+  for other in datasets[1:]:
+    for key in ("states", "actions"):
+      np.testing.assert_array_equal(datasets[0][key], other[key])
+
+
 @pytest.mark.xdist_group("tiny_workdir")  # One worker builds the shared run.
 @pytest.mark.slow
 def test_distill_all_writes_everything(tiny_workdir):

@@ -18,7 +18,7 @@ def get_config() -> ml_collections.ConfigDict:
   config = default.get_config()
   # hopper: 2-2.6 s per generation on 2 cores, plus about 1 min of compilation and 1 min of
   # final evaluation.
-  config.es.num_generations = 280
+  config.es.num_generations = 300
   config.task_presets = ml_collections.ConfigDict({
       # 4.4-4.9 s per generation and 2 min of compilation (200 generations took 19.1 min).
       # 16 validation students: with 8, the selected walker2d mean trained 1 fresh student
