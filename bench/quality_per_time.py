@@ -4,13 +4,13 @@
   python bench/quality_per_time.py --workdir=/tmp/qpt --tasks=hopper --seeds=0 \
       --config=hades/configs/default.py --plot=/tmp/qpt/default.png
 
-Runs `launch.distill` once per task and seed (one after the other, each alone on the machine,
-as a user would; a finished run is kept and not rerun; runs share the launchers' compilation
-cache, so a task's later seeds load the programs its first seed compiled), then reads each run's metrics.jsonl
-(the best-validated return of the ES mean after each validation, against the run's wall-clock
-and env steps, validation's own env steps included) and summary.json (fresh students trained
-on the written dataset). Prints a table and plots both curves with a band over seeds, with the
-authors' code's reference point (`--reference`).
+Runs `launch.distill` once per task and seed (one after the other, each alone on the machine, as
+a user would; a finished run is kept and not rerun; runs share the launchers' compilation cache,
+so a task's later seeds load the programs its first seed compiled), then reads each run's
+metrics.jsonl (the best-validated return of the ES mean after each validation, against the run's
+wall-clock and env steps, validation's own env steps included) and summary.json (fresh students
+trained on the written dataset). Prints a table and plots both curves with a band over seeds,
+with the authors' code's reference point (`--reference`).
 """
 
 from __future__ import annotations
