@@ -1,8 +1,9 @@
 """Study settings sized for a 2-core CPU (`python -m launch.study`), aiming at about 30 minutes
 per study of the cheap tasks (hopper, cartpole) over 3 seeds; measured alone on 2 cores,
-dataset_size on hopper took 50 min (15 runs of 2.4-4.3 min, README). The runs themselves use the
-run config (`--config`, default.py); `task_overrides` shortens them per task and study. For GPUs
-use study_paper.py with --config=hades/configs/paper.py.
+dataset_size on hopper took 50 min (15 runs of 2.4-4.3 min), init_mode on hopper 23.3 min
+(README). The runs themselves use the run config (`--config`, default.py); `task_overrides`
+shortens them per task and study. For GPUs use study_paper.py with
+--config=hades/configs/paper.py.
 """
 
 import ml_collections
