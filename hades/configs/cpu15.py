@@ -19,7 +19,7 @@ def get_config() -> ml_collections.ConfigDict:
   config = default.get_config()
   # Fitness and validation on the final evaluation's horizon (1024 steps, as in the paper):
   # at 1000 steps the ES cannot see a student that finishes its first episode and falls
-  # within 24 steps of the reset (running statistics fitted to its gait); such students
+  # within 24 steps of the reset (its running statistics settled, we guess); such students
   # score half the others at 1024 steps (hopper seed 2: three of 8 at 657 vs 1310).
   config.eval.num_steps = 1024
   # hopper: 2.8-3.0 s per generation on 2 cores at 1024 steps, 1.5 min of compilation (none
