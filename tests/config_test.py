@@ -5,6 +5,7 @@ import pytest
 
 import conftest
 from hades import config as config_lib
+from hades.configs import cpu15
 from hades.configs import default
 from hades.configs import paper
 from hades.errors import ConfigError
@@ -24,6 +25,16 @@ def test_paper_config_has_no_cpu_shortcuts():
           breakout.student.learning_rate) == (512, "relu", 64, 0.03)
   assert (breakout.eval.num_envs, breakout.eval.num_steps) == (8, 1024)
   assert breakout.dataset.labels == "fixed" and breakout.dataset.normalization == "constant"
+
+
+
+@pytest.mark.parametrize("task", ["hopper", "walker2d"])
+def test_cpu15_fitness_runs_the_final_horizon(task):
+  # At 1000 fitness steps the ES could not see students that fall right after the reset, which
+  # the 1024-step final score halves (README, "Longer runs").
+  resolved = config_lib.resolve_config(cpu15.get_config(), {"task": task})
+  assert resolved.eval.num_steps == resolved.final_eval.num_steps == 1024
+  assert resolved.validation.every_generations > 0
 
 
 def test_command_line_beats_the_task_preset():

@@ -22,7 +22,7 @@ def get_config() -> ml_collections.ConfigDict:
   # within 24 steps of the reset (its running statistics settled, we guess); such students
   # score half the others at 1024 steps (hopper seed 2: three of 8 at 657 vs 1310).
   config.eval.num_steps = 1024
-  # hopper: 2.8-3.0 s per generation on 2 cores at 1024 steps, 1.5 min of compilation (none
+  # hopper: 2.8-3.2 s per generation on 2 cores at 1024 steps, 1.5 min of compilation (none
   # from the cache) and 1 min of final evaluation: 300 generations took 16.0 min from scratch.
   config.es.num_generations = 260
   config.task_presets = ml_collections.ConfigDict({
