@@ -27,7 +27,6 @@ def test_paper_config_has_no_cpu_shortcuts():
   assert breakout.dataset.labels == "fixed" and breakout.dataset.normalization == "constant"
 
 
-
 @pytest.mark.parametrize("task", ["hopper", "walker2d"])
 def test_cpu15_fitness_runs_the_final_horizon(task):
   # At 1000 fitness steps the ES could not see students that fall right after the reset, which
