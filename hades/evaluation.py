@@ -1,11 +1,13 @@
 """Scoring a dataset: train fresh students on it and evaluate them.
 
 The one scorer of hades: the distillation's final evaluation, launch.evaluate, the multi-task
-transfer report and the studies all call `make_dataset_scorer`.
+transfer report and the studies all call `make_dataset_scorer` (`shared_dataset_scorer`: built
+once per process for equal arguments).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,6 +18,7 @@ import jax.numpy as jnp
 from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
+from hades import memo
 from hades import rollout
 from hades import student as student_lib
 from hades import supervised
@@ -77,6 +80,25 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
     return summary
 
   return score
+
+
+_SCORERS = memo.Memo(max_entries=24)
+
+
+def shared_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
+                          student: Mapping[str, Any] | student_lib.StudentSettings | None = None,
+                          num_students: int = 4, num_envs: int = 4,
+                          num_steps: int = 1024) -> Scorer:
+  """`make_dataset_scorer`, kept for the next call with equal arguments in this process (the
+  runs of a study, the datasets of a transfer table): one trace and compile instead of one per
+  call. `info.source` (free text) is not part of the key."""
+  fields = {k: v for k, v in dataclasses.asdict(info).items() if k != "source"}
+  student_key = student.to_dict() if isinstance(student, student_lib.StudentSettings) else (
+      dict(student or {}))
+  key = ["dataset_scorer", tasks.resolve_task(task), fields, student_key, num_students,
+         num_envs, num_steps]
+  return _SCORERS.get(key, lambda: make_dataset_scorer(task, info, student, num_students,
+                                                        num_envs, num_steps))
 
 
 def _authors_fixed_init(built: student_lib.Student, key: int, obs_size: int, act_size: int):

@@ -24,6 +24,7 @@ import numpy as np
 from flax import traverse_util
 
 from hades import fitness as fitness_lib
+from hades import memo
 from hades import rollout
 from hades import student as student_lib
 from hades import tasks
@@ -127,6 +128,10 @@ def load_policy(path: str) -> types.Params:
   return traverse_util.unflatten_dict(flat, sep="/")
 
 
+# Compiled policy scorers, kept for the next run in this process (a study's seeds).
+_SCORERS = memo.Memo(max_entries=8)
+
+
 def write_results(config, components, params: types.Params, selection: dict,
                   workdir: str | None, config_hash: str) -> dict:
   """Writes `workdir`/policy.npz (None: another process writes) and returns the summary:
@@ -136,10 +141,12 @@ def write_results(config, components, params: types.Params, selection: dict,
     save_policy(os.path.join(workdir, "policy.npz"), params, config_hash=np.array(config_hash),
                 **{k: np.asarray(v) for k, v in selection.items()})
   final = config.final_eval
-  score = make_policy_scorer(components.task, components.info, components.student,
-                             components.head, final.num_students,
-                             final.num_envs or config.eval.num_envs, final.num_steps,
-                             config.env.episode_length)
+  args = (components.task, components.info, components.student, components.head,
+          final.num_students, final.num_envs or config.eval.num_envs, final.num_steps,
+          config.env.episode_length)
+  info = {k: v for k, v in dataclasses.asdict(components.info).items() if k != "source"}
+  key = ["policy_scorer", args[0], info, args[2], repr(args[3]), *args[4:]]
+  score = _SCORERS.get(key, lambda: make_policy_scorer(*args))
   summary = score(params, config.seed + 1)
   summary.update(selection)
   summary["initial_policy_return"] = score(components.init_genome(config.seed),

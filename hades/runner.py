@@ -34,6 +34,7 @@ from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import distill as distill_lib
 from hades import evaluation
+from hades import memo
 from hades import metrics_log as metrics_log_lib
 from hades import neuroevolution
 from hades import progress as progress_lib
@@ -47,6 +48,21 @@ RESUME_MODES = ("auto", "never", "must")
 # Metrics written on every row even when not finite (they flag a problem).
 ALWAYS_LOGGED = ("fitness/mean", "fitness/max", "fitness/min", "fitness/std", "fitness/best",
                  "fitness/nonfinite", "episodes/mean", "bc_loss/mean")
+
+
+# The jitted generation programs of recent configs, for the next run in this process that needs
+# the same program (a study's runs differ in their seed): {key: (step, {generations: run})}.
+_PROGRAMS = memo.Memo(max_entries=8)
+
+
+def _program_key(config: ml_collections.ConfigDict) -> list:
+  """What a run's compiled generations depend on: the config bar its seed (only the initial
+  state uses it), the log/checkpoint/final_eval fields, and the devices."""
+  fields = config.to_dict()
+  fields.pop("seed")
+  return ["distill_step", config_lib.config_hash(fields, config_lib.NON_RESULT_FIELDS
+                                                 + ("final_eval.",)),
+          [str(d) for d in jax.devices()]]
 
 
 class Interrupted(Exception):
@@ -133,7 +149,8 @@ class _Run:
     self.task = components.task
     self.num_gens = config.es.num_generations
     self.hash = config_lib.config_hash(config)
-    self.step = distill_lib.make_distill_step(components)
+    self.step, self.runs = _PROGRAMS.get(
+        _program_key(config), lambda: (distill_lib.make_distill_step(components), {}))
     self.t_start = time.time()
     self.ckpt = checkpoints.RunCheckpointer(os.path.join(workdir, "checkpoints"),
                                             config.checkpoint.keep_latest,
@@ -223,7 +240,9 @@ class _Run:
     """Runs the remaining generations in host calls; checkpoints, metrics and progress."""
     config, components = self.config, self.components
     plan = distill_lib.plan_host_calls(done, self.num_gens, config.log.generations_per_call)
-    runs = {n: distill_lib.make_distill_run(self.step, n) for n in set(plan)}
+    for n in set(plan) - set(self.runs):
+      self.runs[n] = distill_lib.make_distill_run(self.step, n)
+    runs = self.runs
     layout = components.layout
     actions = (f"{components.act_size} actions, {layout.labels} labels"
                if components.head is not None and components.head.discrete
@@ -360,13 +379,15 @@ class _Run:
                        generations=np.asarray(self.num_gens), config_hash=np.array(self.hash),
                        **{k: np.asarray(v) for k, v in selection.items()})
     final = config.final_eval
-    score = evaluation.make_dataset_scorer(
+    score = evaluation.shared_dataset_scorer(
         self.task, components.info, components.student, final.num_students,
         final.num_envs or config.eval.num_envs, final.num_steps)
     summary = score(dataset, config.seed + 1)
     summary.update(selection)
     if validated is not None:
-      final_scores = score(final_mean, config.seed + 1)
+      same = all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(validated),
+                                                      jax.tree.leaves(final_mean)))
+      final_scores = summary if same else score(final_mean, config.seed + 1)
       summary["final_mean_return_mean"] = final_scores["return_mean"]
       summary["final_mean_return_std"] = final_scores["return_std"]
     summary["zero_dataset_return"] = score(zero, config.seed + 1)["return_mean"]

@@ -80,10 +80,10 @@ def _paper_series(task: str, num_students: int) -> dict:
           for d, v in by_size.items()}
 
 
-def _transfer(run, workdir: str, settings, log, scorers: dict) -> dict:
+def _transfer(run, workdir: str, settings, log) -> dict:
   """init_mode: the run's dataset scored by every transfer student; cached in
-  <run>/transfer.json with what it was computed from, recomputed when that changed. `scorers`
-  keeps each student's compiled scorer for the next runs (same task, same shapes)."""
+  <run>/transfer.json with what it was computed from, recomputed when that changed. Each
+  student's compiled scorer is kept for the next runs (`evaluation.shared_dataset_scorer`)."""
   from hades import dataset as dataset_lib
   from hades import evaluation
   from hades import study as study_lib
@@ -104,13 +104,9 @@ def _transfer(run, workdir: str, settings, log, scorers: dict) -> dict:
   scores = {}
   for name, change in study_lib.transfer_students(settings).items():
     student = {**run.config.student.to_dict(), **change}
-    which = json.dumps([run.task, info.normalization, info.backend, info.labels,
-                        int(dataset.size), student, key["num_envs"], key["num_steps"]],
-                       sort_keys=True, default=str)
-    if which not in scorers:
-      scorers[which] = evaluation.make_dataset_scorer(
-          run.task, info, student, settings.num_students, key["num_envs"], key["num_steps"])
-    scores[name] = scorers[which](dataset, key["seed"])
+    scorer = evaluation.shared_dataset_scorer(run.task, info, student, settings.num_students,
+                                              key["num_envs"], key["num_steps"])
+    scores[name] = scorer(dataset, key["seed"])
     log(f"[{run.name}] student {name}: {scores[name]['return_mean']:.1f} +- "
         f"{scores[name]['return_std']:.1f}")
   with open(path, "w") as f:
@@ -139,7 +135,7 @@ def main(argv):
   from hades import workdir as workdir_lib
 
   root = os.path.abspath(FLAGS.workdir)
-  t0, ran, results, transfer, scorers = time.time(), 0, {}, {}, {}
+  t0, ran, results, transfer = time.time(), 0, {}, {}
   with common.make_progress(len(runs)) as progress:
     for i, run in enumerate(runs):
       workdir = common.task_workdir(root, run.name)
@@ -157,7 +153,7 @@ def main(argv):
         ran += 1
       results[run.name] = study_lib.read_run(workdir)
       if FLAGS.study == "init_mode":
-        transfer[run.name] = _transfer(run, workdir, settings, progress.log, scorers)
+        transfer[run.name] = _transfer(run, workdir, settings, progress.log)
   tasks = list(dict.fromkeys(run.task for run in runs))
   paper = ({t: s for t in tasks if (s := _paper_series(t, runs[0].config.final_eval.num_students))}
            if FLAGS.study == "dataset_size" else {})

@@ -125,6 +125,35 @@ def test_neuroevolution_run_resumes_exactly_and_writes_its_policy(tmp_path):
   assert np.isfinite(straight["initial_policy_return"])
 
 
+def test_runs_differing_in_seed_share_compiled_programs_exactly(tmp_path):
+  """A study's runs of one grid point reuse the first run's jitted generations and scorer
+  (no retrace), and give what a freshly built program gives."""
+  from hades import dataset as dataset_lib
+  from hades import evaluation
+  from hades import runner
+
+  def config(seed):
+    c = _base()
+    c.seed = seed
+    return config_lib.resolve_config(c)
+
+  def dataset(name):
+    data = dataset_lib.load(str(tmp_path / name / "dataset.npz"))[0]
+    return np.asarray(data.states), np.asarray(data.actions)
+
+  runner._PROGRAMS.clear()
+  evaluation._SCORERS.clear()
+  runner.distill(config(0), str(tmp_path / "seed0"), log=lambda s: None)
+  shared = runner.distill(config(1), str(tmp_path / "shared"), log=lambda s: None)
+  assert len(runner._PROGRAMS) == 1 and len(evaluation._SCORERS) == 1  # Built once.
+  runner._PROGRAMS.clear()
+  evaluation._SCORERS.clear()
+  fresh = runner.distill(config(1), str(tmp_path / "fresh"), log=lambda s: None)
+  assert shared["return_mean"] == fresh["return_mean"]
+  assert all(np.array_equal(a, b) for a, b in zip(dataset("shared"), dataset("fresh")))
+  assert not np.array_equal(dataset("seed0")[0], dataset("shared")[0])  # Seeds still differ.
+
+
 def _study_cmd(workdir):
   return [sys.executable, "-m", "launch.study", "--study=dataset_size", "--tasks=cartpole",
           "--seeds=1", f"--workdir={workdir}", "--progress=plain", "--cpu_devices=1",
