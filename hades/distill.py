@@ -146,7 +146,8 @@ def build(config: ml_collections.ConfigDict) -> Components:
     layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
                                      config.dataset.labels, head.discrete, parts.base)
   fitness = fitness_lib.make_population_fitness(
-      student.init_params, train, evaluate, config.hades.mode, config.hades.num_students)
+      student.init_params, train, evaluate, config.hades.mode, config.hades.num_students,
+      config.hades.student_reduce)
 
   def population_fitness(genomes, key, fixed_params=None):
     return fitness(layout.to_dataset(genomes), key, fixed_params)

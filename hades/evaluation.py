@@ -130,7 +130,7 @@ def evaluate_dataset(dataset: dataset_lib.SyntheticDataset, info: dataset_lib.Da
     info: task, backend and normalisation the dataset was made with.
     student: overrides of the paper's student (width, depth, activation, bc_steps, ...).
   """
-  scorer = make_dataset_scorer(info.task, info, student, num_students, num_envs, num_steps)
+  scorer = shared_dataset_scorer(info.task, info, student, num_students, num_envs, num_steps)
   return scorer(dataset, seed)
 
 

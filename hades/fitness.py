@@ -18,6 +18,9 @@ from hades import types
 from hades.errors import ConfigError
 
 MODES = ("random", "fixed")
+# How a candidate's fitness combines its students' returns: their mean (the paper) or the
+# worst of them, which ranks a dataset by its least robust student (one that falls).
+STUDENT_REDUCTIONS = {"mean": jnp.mean, "min": jnp.min}
 _MODE_ALIASES = {"R": "random", "F": "fixed", "r": "random", "f": "fixed"}
 
 
@@ -46,7 +49,8 @@ def make_student_eval(bc_train: types.Train, evaluate: types.Evaluate):
 
 def make_population_fitness(init_params: types.InitParams, bc_train: types.Train,
                             evaluate: types.Evaluate, mode: str = "random",
-                            num_students: int = 2) -> types.PopulationFitness:
+                            num_students: int = 2, student_reduce: str = "mean"
+                            ) -> types.PopulationFitness:
   """Returns fitness(datasets, key, fixed_params) -> (fitness [P], FitnessAux).
 
   Args:
@@ -54,7 +58,9 @@ def make_population_fitness(init_params: types.InitParams, bc_train: types.Train
     bc_train: (params, dataset) -> (params, loss) (`bc.make_bc_train`).
     evaluate: (params, key) -> EvalResult (`rollout.make_evaluate`).
     mode: 'random' (HaDES-R: fresh inits from `key`) or 'fixed' (HaDES-F: `fixed_params`).
-    num_students: students per candidate (S); the fitness is their mean return.
+    num_students: students per candidate (S).
+    student_reduce: the fitness of a candidate: 'mean' (the paper) or 'min' of its students'
+      returns (`STUDENT_REDUCTIONS`).
 
   The returned function takes datasets with a leading population axis (states [P, D, obs],
   actions [P, D, act]), a generation key, and for 'fixed' the params [S, ...] of the fixed
@@ -63,11 +69,15 @@ def make_population_fitness(init_params: types.InitParams, bc_train: types.Train
   mode = resolve_mode(mode)
   if num_students < 1:
     raise ConfigError(f"num_students must be >= 1, got {num_students}")
+  if student_reduce not in STUDENT_REDUCTIONS:
+    raise ConfigError(f"unknown hades.student_reduce {student_reduce!r}; choose one of "
+                      f"{', '.join(STUDENT_REDUCTIONS)}")
+  reduce = STUDENT_REDUCTIONS[student_reduce]
   student_eval = make_student_eval(bc_train, evaluate)
 
   def candidate(dataset, params, eval_keys):
     result, loss = student_eval(params, dataset, eval_keys)
-    return jnp.mean(result.fitness), FitnessAux(jnp.sum(result.num_episodes), jnp.mean(loss))
+    return reduce(result.fitness), FitnessAux(jnp.sum(result.num_episodes), jnp.mean(loss))
 
   def fitness(datasets: dataset_lib.SyntheticDataset, key: jax.Array, fixed_params=None):
     init_key, eval_key = jax.random.split(key)

@@ -116,6 +116,7 @@ def test_chunked_generations_equal_one_scan():
     ({"dataset.normalization": "constant"}, "obs_stats"),
     ({"hades.mode": "X"}, "unknown HaDES mode"),
     ({"hades.mode": "F", "hades.num_students": 2}, "HaDES-F trains one fixed student"),
+    ({"hades.student_reduce": "median"}, "unknown hades.student_reduce"),
     ({"env.backend": "physx"}, "unknown Brax backend"),
     ({"eval.num_steps": 0}, "eval.num_steps"),
     ({"student.activation": "sigmoid"}, "unknown activation"),

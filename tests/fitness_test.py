@@ -80,6 +80,27 @@ def test_hades_r_students_change_every_generation_hades_f_do_not(parts):
   np.testing.assert_allclose(h1, expected, rtol=1e-5)
 
 
+def test_student_reduce_min_is_the_worst_student(parts):
+  """student_reduce='min' scores a candidate by its worst student, 'mean' by their mean, of
+  the same students (the fitness's inits and keys)."""
+  init, train = parts
+  pop = _population(2, jax.random.key(0))
+  key = jax.random.key(3)
+  mean, worst = [
+      jax.jit(fitness_lib.make_population_fitness(init, train, _fake_evaluate, "R", 3,
+                                                  reduce))(pop, key)[0]
+      for reduce in ("mean", "min")]
+  init_key, eval_key = jax.random.split(key)
+  params, keys = init(jax.random.split(init_key, 3)), jax.random.split(eval_key, 3)
+  student_eval = fitness_lib.make_student_eval(train, _fake_evaluate)
+  returns = jax.vmap(lambda d: student_eval(params, d, keys)[0].fitness)(pop)  # [P, 3]
+  np.testing.assert_allclose(mean, returns.mean(axis=1), rtol=1e-5)
+  np.testing.assert_allclose(worst, returns.min(axis=1), rtol=1e-5)
+  assert np.all(worst < mean)
+  with pytest.raises(ConfigError, match="student_reduce"):
+    fitness_lib.make_population_fitness(init, train, _fake_evaluate, "R", 3, "median")
+
+
 def test_mode_validation():
   assert fitness_lib.resolve_mode("R") == "random"
   assert fitness_lib.resolve_mode("F") == "fixed"

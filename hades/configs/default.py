@@ -79,6 +79,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.hades = ml_collections.ConfigDict()
   config.hades.mode = "R"  # R: fresh student inits per generation; F: one fixed init.
   config.hades.num_students = 0  # 0: the mode's default (R: 2 fresh inits; F: its 1 init).
+  # A candidate's fitness: the mean (the paper) or the min of its students' returns.
+  config.hades.student_reduce = "mean"
 
   # Supervised tasks (hades.supervised): real MNIST-format images, never downloaded.
   config.data = ml_collections.ConfigDict()
