@@ -151,9 +151,7 @@ def _validate(config: ml_collections.ConfigDict) -> None:
   if config.hades.mode == "fixed" and config.hades.num_students != 1:
     raise ConfigError(f"HaDES-F trains one fixed student init: hades.num_students must be 1 (or "
                       f"0 for the mode's default), got {config.hades.num_students}")
-  if config.hades.student_reduce not in fitness_lib.STUDENT_REDUCTIONS:
-    raise ConfigError(f"unknown hades.student_reduce {config.hades.student_reduce!r}; choose "
-                      f"one of {', '.join(fitness_lib.STUDENT_REDUCTIONS)}")
+  fitness_lib.check_student_reduce(config.hades.student_reduce)
   tasks.check_backend(config.env.backend)
   if config.dataset.size < 1:
     raise ConfigError(f"dataset size must be >= 1, got {config.dataset.size}")

@@ -31,6 +31,13 @@ def resolve_mode(mode: str) -> str:
   return mode
 
 
+def check_student_reduce(name: str) -> str:
+  if name not in STUDENT_REDUCTIONS:
+    raise ConfigError(f"unknown hades.student_reduce {name!r}; choose one of "
+                      f"{', '.join(STUDENT_REDUCTIONS)}")
+  return name
+
+
 FitnessAux = types.FitnessAux
 
 
@@ -69,10 +76,7 @@ def make_population_fitness(init_params: types.InitParams, bc_train: types.Train
   mode = resolve_mode(mode)
   if num_students < 1:
     raise ConfigError(f"num_students must be >= 1, got {num_students}")
-  if student_reduce not in STUDENT_REDUCTIONS:
-    raise ConfigError(f"unknown hades.student_reduce {student_reduce!r}; choose one of "
-                      f"{', '.join(STUDENT_REDUCTIONS)}")
-  reduce = STUDENT_REDUCTIONS[student_reduce]
+  reduce = STUDENT_REDUCTIONS[check_student_reduce(student_reduce)]
   student_eval = make_student_eval(bc_train, evaluate)
 
   def candidate(dataset, params, eval_keys):

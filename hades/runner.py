@@ -56,8 +56,8 @@ _PROGRAMS = memo.Memo(max_entries=8)
 
 
 def _program_key(config: ml_collections.ConfigDict) -> list:
-  """What a run's compiled generations depend on: the config bar its seed (only the initial
-  state uses it), the log/checkpoint/final_eval fields, and the devices."""
+  """What a run's compiled generations depend on: the config without its seed (only the
+  initial state uses it) and without the log/checkpoint/final_eval fields, and the devices."""
   fields = config.to_dict()
   fields.pop("seed")
   return ["distill_step", config_lib.config_hash(fields, config_lib.NON_RESULT_FIELDS
