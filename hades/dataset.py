@@ -171,6 +171,11 @@ class DatasetInfo:
     if self.normalization == "constant" and (self.obs_mean is None or self.obs_var is None):
       raise ConfigError("constant normalization needs obs_mean and obs_var")
 
+  def program_fields(self) -> dict:
+    """Every field but the free-text `source`: what a scorer compiled for this info depends
+    on (a key of `hades.memo`)."""
+    return {k: v for k, v in dataclasses.asdict(self).items() if k != "source"}
+
 
 DatasetFileError = errors.DatasetFileError
 

@@ -7,7 +7,6 @@ once per process for equal arguments).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -92,11 +91,10 @@ def shared_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
   """`make_dataset_scorer`, kept for the next call with equal arguments in this process (the
   runs of a study, the datasets of a transfer table): one trace and compile instead of one per
   call. `info.source` (free text) is not part of the key."""
-  fields = {k: v for k, v in dataclasses.asdict(info).items() if k != "source"}
   student_key = student.to_dict() if isinstance(student, student_lib.StudentSettings) else (
       dict(student or {}))
-  key = ["dataset_scorer", tasks.resolve_task(task), fields, student_key, num_students,
-         num_envs, num_steps]
+  key = ["dataset_scorer", tasks.resolve_task(task), info.program_fields(), student_key,
+         num_students, num_envs, num_steps]
   return _SCORERS.get(key, lambda: make_dataset_scorer(task, info, student, num_students,
                                                         num_envs, num_steps))
 

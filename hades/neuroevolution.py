@@ -144,8 +144,8 @@ def write_results(config, components, params: types.Params, selection: dict,
   args = (components.task, components.info, components.student, components.head,
           final.num_students, final.num_envs or config.eval.num_envs, final.num_steps,
           config.env.episode_length)
-  info = {k: v for k, v in dataclasses.asdict(components.info).items() if k != "source"}
-  key = ["policy_scorer", args[0], info, args[2], repr(args[3]), *args[4:]]
+  key = ["policy_scorer", args[0], components.info.program_fields(), args[2], repr(args[3]),
+         *args[4:]]
   score = _SCORERS.get(key, lambda: make_policy_scorer(*args))
   summary = score(params, config.seed + 1)
   summary.update(selection)
