@@ -8,6 +8,7 @@ The resumable host loop that writes a task's files is `hades.runner`.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -186,9 +187,10 @@ class DistillState:
   validation: validation_lib.ValidationState
 
 
-def init_state(components: Components, seed: int) -> DistillState:
+def init_state(components: Components, seed: int, step=None) -> DistillState:
   """ES mean at zero (the paper's init; neuroevolution: initial weights from the seed), fixed
-  student drawn from the seed.
+  student drawn from the seed, typed as `step` (default: `make_distill_step(components)`)
+  returns it; pass the step the run will use, whose output types are then traced only once.
 
   Built inside one jit whose output is replicated over the mesh, so that with several
   processes every one holds the same global state without host-side transfers.
@@ -210,7 +212,21 @@ def init_state(components: Components, seed: int) -> DistillState:
     validation = validation_lib.init_validation_state(seed, es_state.mean)
     return DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params, validation)
 
-  return canonicalize_state(make_distill_step(components), make)
+  return canonicalize_state(make_distill_step(components) if step is None else step, make)
+
+
+# {step: {(treedef, input leaf shapes): output state shapes}}: tracing a Brax generation step
+# takes ~35 s on CPU, which a study's runs of one config would otherwise pay per run.
+_STEP_OUTPUT_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _step_output_shapes(step, state_shapes):
+  leaves, treedef = jax.tree.flatten(state_shapes)
+  key = (treedef, tuple(leaves))
+  by_input = _STEP_OUTPUT_SHAPES.setdefault(step, {})
+  if key not in by_input:
+    by_input[key] = jax.eval_shape(step, state_shapes)[0]
+  return by_input[key]
 
 
 def canonicalize_state(step, state) -> DistillState:
@@ -219,9 +235,10 @@ def canonicalize_state(step, state) -> DistillState:
 
   evosax's init leaves Python scalars / weakly typed values (e.g. best_fitness=inf) that its
   tell turns into strongly typed arrays; without this, the jitted run would re-trace on its
-  second call.
+  second call. The step's output types are traced once per step and input types.
   """
-  out_shapes, _ = jax.eval_shape(step, jax.eval_shape(state) if callable(state) else state)
+  state_shapes = jax.eval_shape(state) if callable(state) else jax.eval_shape(lambda: state)
+  out_shapes = _step_output_shapes(step, state_shapes)
   replicated = sharding.replicated_sharding()
 
   def cast(x, spec):

@@ -186,7 +186,7 @@ class _Run:
   def restore(self, resume: str) -> tuple[distill_lib.DistillState, int]:
     """The state to start from and its generation: the latest usable checkpoint, or a new
     state (ES mean at zero)."""
-    state = distill_lib.init_state(self.components, self.config.seed)
+    state = distill_lib.init_state(self.components, self.config.seed, self.step)
     latest = self.ckpt.latest_step()
     if latest is not None and resume == "never":
       raise checkpoints.CheckpointError(

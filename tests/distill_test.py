@@ -85,6 +85,29 @@ def test_run_is_traced_once():
   assert int(state.generation) == 6
 
 
+def test_init_state_traces_the_step_once_per_step():
+  """A study's runs of one config share the step; typing their initial states (which needs the
+  step's output types) must not re-trace it per run (~35 s for a Brax step on CPU)."""
+  components = _toy_components()
+  inner = distill.make_distill_step(components)
+  traces = []
+
+  def step(state):
+    traces.append(1)
+    return inner(state)
+
+  first = distill.init_state(components, 0, step)
+  second = distill.init_state(components, 1, step)
+  assert len(traces) == 1
+  reference = distill.init_state(components, 1)  # Its own step, traced anew.
+  for x, y in zip(jax.tree.leaves(second), jax.tree.leaves(reference)):
+    assert x.dtype == y.dtype and x.shape == y.shape
+  assert not np.array_equal(first.es_state.mean, second.es_state.mean) or not np.array_equal(
+      jax.random.key_data(first.key), jax.random.key_data(second.key))
+  state, _ = distill.make_distill_run(step, 2)(second)
+  assert int(state.generation) == 2
+
+
 def test_host_calls_cover_the_generations_with_one_remainder():
   assert distill.plan_host_calls(0, 100, 8) == [8] * 12 + [4]
   assert distill.plan_host_calls(0, 7, 10) == [7]
