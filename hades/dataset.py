@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import zipfile
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -90,17 +91,23 @@ class DatasetLayout:
       with actions [D, 0] when the labels are fixed (only states are evolved).
     labels: 'learned' (actions/labels evolved) or 'fixed' (constant balanced one-hots).
     fixed: [D, num_actions] one-hots for 'fixed'.
-    base: what the genome is an offset from (same shapes as `template`; e.g. class-mean
+    base: what the genome is an offset from (same shapes as the dataset; e.g. class-mean
       images), None: the genome itself (the ES starts at the all-zero dataset).
+    decode_states: genome states [..., n] -> dataset states [..., obs_size] when the ES evolves
+      fewer numbers per state than the dataset has (supervised: coarse images, upsampled);
+      None: the genome's states are the dataset's.
   """
 
   template: SyntheticDataset
   labels: str
   fixed: np.ndarray | None = None
   base: SyntheticDataset | None = None
+  decode_states: Any = None
 
   def to_dataset(self, genome: SyntheticDataset) -> SyntheticDataset:
     """Evolved pytree (any leading axes, e.g. [P]) -> the dataset students are trained on."""
+    if self.decode_states is not None:
+      genome = SyntheticDataset(self.decode_states(genome.states), genome.actions)
     if self.base is not None:
       genome = jax.tree.map(lambda g, b: g + jnp.asarray(b), genome, self.base)
     if self.fixed is None:
@@ -111,22 +118,28 @@ class DatasetLayout:
 
 
 def make_layout(size: int, obs_size: int, act_size: int, labels: str = "learned",
-                discrete: bool = False, base: SyntheticDataset | None = None) -> DatasetLayout:
+                discrete: bool = False, base: SyntheticDataset | None = None,
+                coarse_states: tuple[int, Any] | None = None) -> DatasetLayout:
   """The layout of a D=`size` dataset; 'fixed' labels (discrete tasks only) keep
   size // act_size states per action (`fixed_labels`). `base`: the dataset the genome is an
-  offset from (shaped like the template: fixed labels, actions [D', 0])."""
+  offset from (shaped like the full-size template: fixed labels, actions [D', 0]).
+  `coarse_states`: (n, decode) to evolve n numbers per state, decoded to obs_size
+  (`DatasetLayout.decode_states`)."""
   check_labels(labels, size, act_size, discrete)
+  genome_obs, decode = (obs_size, None) if coarse_states is None else coarse_states
   if labels == "fixed":
     onehot = fixed_labels(size, act_size)
-    layout = DatasetLayout(zeros(onehot.shape[0], obs_size, 0), labels, onehot)
+    layout = DatasetLayout(zeros(onehot.shape[0], genome_obs, 0), labels, onehot,
+                           decode_states=decode)
   else:
-    layout = DatasetLayout(zeros(size, obs_size, act_size), labels)
+    layout = DatasetLayout(zeros(size, genome_obs, act_size), labels, decode_states=decode)
   if base is None:
     return layout
   shapes = [tuple(np.shape(x)) for x in (base.states, base.actions)]
-  if shapes != [tuple(x.shape) for x in (layout.template.states, layout.template.actions)]:
+  full = [(layout.template.states.shape[0], obs_size), layout.template.actions.shape]
+  if shapes != [tuple(x) for x in full]:
     raise ConfigError(f"the base dataset has shapes {shapes}, the layout needs "
-                      f"{layout.template.states.shape} and {layout.template.actions.shape}")
+                      f"{full[0]} and {full[1]}")
   base = SyntheticDataset(np.asarray(base.states, np.float32),
                           np.asarray(base.actions, np.float32))
   return dataclasses.replace(layout, base=base)

@@ -145,7 +145,8 @@ def build(config: ml_collections.ConfigDict) -> Components:
         student.init_params)
   else:
     layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
-                                     config.dataset.labels, head.discrete, parts.base)
+                                     config.dataset.labels, head.discrete, parts.base,
+                                     parts.coarse_states)
   fitness = fitness_lib.make_population_fitness(
       student.init_params, train, evaluate, config.hades.mode, config.hades.num_students,
       config.hades.student_reduce)

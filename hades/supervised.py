@@ -9,13 +9,16 @@ measures; cross-entropy is smoother but rewards hedging, and a student trained t
 ten images is confidently wrong on many real ones.
 
 The ES genome is an offset from a base dataset (`config.data.init`): class means (the paper),
-random real images, or zeros ('noise'); the ES mean starts at zero, i.e. at the base.
+random real images, or zeros ('noise'); the ES mean starts at zero, i.e. at the base. With
+`config.data.genome_upsample` k > 1 the offset is evolved on a (side / k)^2 grid and upsampled
+(`make_upsample`): k^2 times fewer numbers for the ES's gradient estimate to cover.
 
 Scoring a final dataset trains fresh students and reports their accuracy on the test files.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -125,10 +128,31 @@ def images_per_class(size: int, num_classes: int) -> int:
   return size // num_classes
 
 
+def make_upsample(input_size: int, factor: int) -> tuple[int, Any]:
+  """(n, decode) for an ES that evolves each square image [side * side] as a coarse
+  [side / factor]^2 grid: decode(x [..., n]) -> [..., side * side] upsamples it bilinearly.
+  factor 1: (input_size, None), pixel by pixel."""
+  side = math.isqrt(input_size)
+  if factor < 1 or side * side != input_size or side % factor:
+    raise ConfigError(f"data.genome_upsample={factor} must be >= 1 and divide the image side "
+                      f"{side} (images of {input_size} pixels)")
+  if factor == 1:
+    return input_size, None
+  coarse = side // factor
+
+  def decode(x: jax.Array) -> jax.Array:
+    lead = x.shape[:-1]
+    grid = jax.image.resize(x.reshape(lead + (coarse, coarse)), lead + (side, side), "linear")
+    return grid.reshape(lead + (input_size,))
+
+  return coarse * coarse, decode
+
+
 def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
   """The supervised family's parts for `distill.build`: CNN student, held-out scorer, base."""
   data = load_data(config.data)
   ipc = images_per_class(config.dataset.size, data.num_classes)
+  genome_size, decode = make_upsample(data.input_size, config.data.genome_upsample)
   settings = student_lib.StudentSettings.for_task(config.task, config.student)
   head = tasks.make_head(config.task, config.dataset.labels)
   student = student_lib.make_student(data.input_size, data.num_classes, settings, head)
@@ -145,7 +169,8 @@ def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
   scored = data.heldout_images.shape[0] if batch <= 0 else min(batch,
                                                                 data.heldout_images.shape[0])
   return types.TaskParts(data.input_size, data.num_classes, student, evaluate, info, scored,
-                         jax.tree.map(np.asarray, base))
+                         jax.tree.map(np.asarray, base),
+                         None if decode is None else (genome_size, decode))
 
 
 def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,

@@ -115,6 +115,9 @@ class TaskParts:
     base: a `dataset.SyntheticDataset` the evolved genome is an offset from (its shape the
       layout's template; supervised: class means), None: the genome is the dataset (zeros,
       the paper's control init).
+    coarse_states: (n, decode) when the ES evolves n numbers per state and decode maps them
+      [..., n] -> [..., obs_size] (supervised `data.genome_upsample`: coarse offset images,
+      upsampled); None: every state number is evolved.
   """
 
   obs_size: int
@@ -124,3 +127,4 @@ class TaskParts:
   info: Any
   eval_steps: int
   base: Any = None
+  coarse_states: Any = None

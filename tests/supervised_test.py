@@ -179,6 +179,31 @@ def test_genome_is_an_offset_from_the_class_means(tmp_path):
   assert components.info.data_dir == directory and components.info.normalization == "none"
 
 
+def test_coarse_genome_is_upsampled_onto_the_class_means(tmp_path):
+  """data.genome_upsample=2 on 4x4 images: the ES evolves 2x2 = 4 numbers per image, decoded
+  by bilinear upsampling and added to the class means; constant grids stay constant."""
+  directory = write_dataset_dir(tmp_path / "d")
+  components = distill.build(_tiny_supervised_config(directory, **{"data.genome_upsample": 2}))
+  assert components.strategy.num_dims == 10 * 4
+  start = distill.zero_dataset(components)
+  np.testing.assert_array_equal(start.states,
+                                distill.build(_tiny_supervised_config(directory))
+                                .layout.base.states)
+  genome = jnp.full((3, 10 * 4), 0.25)  # A population of 3 flat genomes.
+  datasets = jax.vmap(components.unravel)(genome)
+  assert datasets.states.shape == (3, 10, SIDE * SIDE)
+  np.testing.assert_allclose(datasets.states - start.states, 0.25, atol=1e-6)
+  size, decode = supervised.make_upsample(16, 2)
+  coarse = jnp.asarray([[0.0, 1.0, 0.0, 1.0]])  # Left column 0, right column 1.
+  image = np.asarray(decode(coarse)).reshape(4, 4)
+  assert size == 4 and np.all(image[:, 0] == 0) and np.all(image[:, -1] == 1)
+  assert np.all(np.diff(image, axis=1) >= 0) and np.all(image == image[0])
+  assert supervised.make_upsample(16, 1) == (16, None)
+  for bad in (0, 3):
+    with pytest.raises(ConfigError, match="genome_upsample"):
+      supervised.make_upsample(16, bad)
+
+
 @pytest.mark.slow
 def test_tiny_distillation_beats_its_own_initialisation(tmp_path):
   """From all-zero images (init 'noise', chance accuracy) a few generations of HaDES find

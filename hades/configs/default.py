@@ -89,6 +89,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.fitness_batch = 1000  # Held-out images per fitness evaluation (0: all).
   config.data.metric = "accuracy"  # The fitness: accuracy | cross_entropy (minus it).
   config.data.init = "class_means"  # The ES's base images: class_means | random_real | noise.
+  # k > 1: the ES evolves each image's offset from its base on a (side / k)^2 grid, upsampled
+  # bilinearly (k=2: 196 numbers per 28x28 image instead of 784); 1: pixel by pixel (paper).
+  config.data.genome_upsample = 1
 
   config.eval = ml_collections.ConfigDict()  # Fitness evaluation during distillation.
   config.eval.num_envs = 1
