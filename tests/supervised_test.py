@@ -254,6 +254,7 @@ def test_presets_give_the_cpu_and_paper_supervised_settings():
   assert cpu.task == "fashion_mnist" and cpu.dataset.labels == "fixed"
   assert cpu.dataset.size == 10 and cpu.student.conv_channels > 0
   assert cpu.student.optimizer == "sgd" and cpu.data.dir == FASHION_DIR
+  assert (cpu.student.bc_steps, cpu.es.num_generations, cpu.data.genome_upsample) == (200, 120, 2)
   full = config_lib.resolve_config(paper.get_config(), {"task": "fashion_mnist",
                                                         "dataset.size": 100})
   assert (full.es.population_size, full.es.num_generations) == (512, 1000)
@@ -263,6 +264,7 @@ def test_presets_give_the_cpu_and_paper_supervised_settings():
   assert (full.student.conv_channels, full.student.conv_stride, full.student.width,
           full.student.depth, full.student.bc_steps, full.student.learning_rate) == (
               16, 1, 128, 1, 1000, 0.1)
+  assert full.data.genome_upsample == 1  # The paper evolves every pixel.
 
 
 def test_the_real_fashion_mnist_files_load():
