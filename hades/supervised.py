@@ -128,16 +128,16 @@ def images_per_class(size: int, num_classes: int) -> int:
   return size // num_classes
 
 
-def make_upsample(input_size: int, factor: int) -> tuple[int, Any]:
-  """(n, decode) for an ES that evolves each square image [side * side] as a coarse
-  [side / factor]^2 grid: decode(x [..., n]) -> [..., side * side] upsamples it bilinearly.
-  factor 1: (input_size, None), pixel by pixel."""
+def make_upsample(input_size: int, factor: int) -> tuple[int, Any] | None:
+  """`TaskParts.coarse_states` (n, decode) for an ES that evolves each square image
+  [side * side] as a coarse [side / factor]^2 grid: decode(x [..., n]) -> [..., side * side]
+  upsamples it bilinearly. factor 1: None, pixel by pixel."""
   side = math.isqrt(input_size)
   if factor < 1 or side * side != input_size or side % factor:
     raise ConfigError(f"data.genome_upsample={factor} must be >= 1 and divide the image side "
                       f"{side} (images of {input_size} pixels)")
   if factor == 1:
-    return input_size, None
+    return None
   coarse = side // factor
 
   def decode(x: jax.Array) -> jax.Array:
@@ -152,7 +152,6 @@ def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
   """The supervised family's parts for `distill.build`: CNN student, held-out scorer, base."""
   data = load_data(config.data)
   ipc = images_per_class(config.dataset.size, data.num_classes)
-  genome_size, decode = make_upsample(data.input_size, config.data.genome_upsample)
   settings = student_lib.StudentSettings.for_task(config.task, config.student)
   head = tasks.make_head(config.task, config.dataset.labels)
   student = student_lib.make_student(data.input_size, data.num_classes, settings, head)
@@ -170,7 +169,7 @@ def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
                                                                 data.heldout_images.shape[0])
   return types.TaskParts(data.input_size, data.num_classes, student, evaluate, info, scored,
                          jax.tree.map(np.asarray, base),
-                         None if decode is None else (genome_size, decode))
+                         make_upsample(data.input_size, config.data.genome_upsample))
 
 
 def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,

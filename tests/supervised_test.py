@@ -198,7 +198,7 @@ def test_coarse_genome_is_upsampled_onto_the_class_means(tmp_path):
   image = np.asarray(decode(coarse)).reshape(4, 4)
   assert size == 4 and np.all(image[:, 0] == 0) and np.all(image[:, -1] == 1)
   assert np.all(np.diff(image, axis=1) >= 0) and np.all(image == image[0])
-  assert supervised.make_upsample(16, 1) == (16, None)
+  assert supervised.make_upsample(16, 1) is None  # Pixel by pixel: nothing to decode.
   for bad in (0, 3):
     with pytest.raises(ConfigError, match="genome_upsample"):
       supervised.make_upsample(16, bad)
