@@ -331,6 +331,14 @@ def check_fits(dataset: SyntheticDataset, obs_size: int, act_size: int, what: st
         f"action size {act_size}")
 
 
+def to_host(dataset: SyntheticDataset) -> SyntheticDataset:
+  """The dataset as float32 host arrays: a scorer's jitted programs then see one input type
+  whether the dataset came from a file, a run's replicated state or a numpy template (device
+  arrays of another placement would make them compile again)."""
+  return SyntheticDataset(np.asarray(dataset.states, np.float32),
+                          np.asarray(dataset.actions, np.float32))
+
+
 def content_hash(dataset: SyntheticDataset, info: DatasetInfo) -> str:
   """A short hash of what a dataset means: its arrays, task and observation normalisation
   (not where it came from), to tell results made from other inputs apart."""

@@ -64,12 +64,16 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
   init_params = built.init_params
   if info.fixed_init >= 0:
     init_params = _authors_fixed_init(built, info.fixed_init, obs_size, act_size)
-  eval_fn = jax.jit(fitness_lib.make_dataset_eval(init_params, built.train, evaluate,
-                                                  num_students))
+  # Two programs: BC training (one per dataset size, quick to compile) and the students'
+  # rollouts (the expensive compile), which do not depend on the dataset's size.
+  train_fn = jax.jit(fitness_lib.make_dataset_train(init_params, built.train, num_students))
+  evaluate_fn = jax.jit(jax.vmap(evaluate))
 
   def score(dataset: dataset_lib.SyntheticDataset, seed: int = 0) -> dict:
     dataset_lib.check_fits(dataset, obs_size, act_size, f"dataset for {task}")
-    results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
+    dataset = dataset_lib.to_host(dataset)
+    params, loss, eval_keys = train_fn(dataset, jax.random.key(seed))
+    results, loss = jax.device_get((evaluate_fn(params, eval_keys), loss))
     summary = fitness_lib.summarize(results)
     summary.update(task=task, normalization=info.normalization, backend=info.backend,
                    fixed_init=info.fixed_init,

@@ -96,18 +96,36 @@ def make_population_fitness(init_params: types.InitParams, bc_train: types.Train
   return fitness
 
 
+def make_dataset_train(init_params: types.InitParams, bc_train: types.Train,
+                       num_students: int):
+  """Returns train(dataset, key) -> (params [S, ...], bc_loss [S], eval_keys [S]).
+
+  S fresh students, each with its own init from `key`, trained on one dataset; `eval_keys` are
+  their evaluation keys, also drawn from `key`. Split from the evaluation so that a scorer
+  compiles the rollout once for datasets of every size (`make_dataset_eval` composes them).
+  """
+
+  def train(dataset, key):
+    init_key, eval_key = jax.random.split(key)
+    params = init_params(jax.random.split(init_key, num_students))
+    params, loss = jax.vmap(bc_train, in_axes=(0, None))(params, dataset)
+    return params, loss, jax.random.split(eval_key, num_students)
+
+  return train
+
+
 def make_dataset_eval(init_params: types.InitParams, bc_train: types.Train,
                       evaluate: types.Evaluate, num_students: int):
   """Returns eval(dataset, key) -> (EvalResult [S], bc_loss [S]) for S fresh students.
 
-  Used to score a final dataset: each student gets its own init and evaluation key.
+  Used to score a final dataset: each student gets its own init and evaluation key
+  (`make_dataset_train`, then `evaluate` per student).
   """
-  student_eval = make_student_eval(bc_train, evaluate)
+  train = make_dataset_train(init_params, bc_train, num_students)
 
   def eval_dataset(dataset, key):
-    init_key, eval_key = jax.random.split(key)
-    params = init_params(jax.random.split(init_key, num_students))
-    return student_eval(params, dataset, jax.random.split(eval_key, num_students))
+    params, loss, eval_keys = train(dataset, key)
+    return jax.vmap(evaluate)(params, eval_keys), loss
 
   return eval_dataset
 

@@ -193,6 +193,7 @@ def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
 
   def score(dataset: dataset_lib.SyntheticDataset, seed: int = 0) -> dict:
     dataset_lib.check_fits(dataset, test_images.shape[1], num_classes, f"dataset for {task}")
+    dataset = dataset_lib.to_host(dataset)
     results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
     summary = fitness_lib.summarize(results)
     summary.update(test_accuracy_mean=summary["return_mean"],
