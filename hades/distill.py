@@ -8,6 +8,7 @@ The resumable host loop that writes a task's files is `hades.runner`.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -215,20 +216,31 @@ def init_state(components: Components, seed: int, step=None) -> DistillState:
   return canonicalize_state(make_distill_step(components) if step is None else step, make)
 
 
+# {step: {(treedef, input leaf shapes): output state shapes}}: tracing a Brax generation step
+# takes ~35 s on CPU, which a study's runs of one config would otherwise pay per run.
+_STEP_OUTPUT_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _step_output_shapes(step, state_shapes):
+  leaves, treedef = jax.tree.flatten(state_shapes)
+  key = (treedef, tuple(leaves))
+  by_input = _STEP_OUTPUT_SHAPES.setdefault(step, {})
+  if key not in by_input:
+    by_input[key] = jax.eval_shape(step, state_shapes)[0]
+  return by_input[key]
+
+
 def canonicalize_state(step, state) -> DistillState:
   """Casts every leaf of `state` (or of `state()` if callable) to the exact type `step` returns
   for it, placed replicated over the mesh as the jitted run returns it.
 
   evosax's init leaves Python scalars / weakly typed values (e.g. best_fitness=inf) that its
   tell turns into strongly typed arrays; without this, the jitted run would re-trace on its
-  second call. The step is traced on the strongly typed state, the type of the run's scan
-  carry: with a jitted step (`make_distill_step`), the runs of one step share that trace.
+  second call. The step's output types are traced once per step and input types.
   """
   state_shapes = jax.eval_shape(state) if callable(state) else jax.eval_shape(lambda: state)
+  out_shapes = _step_output_shapes(step, state_shapes)
   replicated = sharding.replicated_sharding()
-  strong = jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=replicated),
-                        state_shapes)
-  out_shapes = jax.eval_shape(step, strong)[0]
 
   def cast(x, spec):
     if jax.dtypes.issubdtype(spec.dtype, jax.dtypes.prng_key):
@@ -332,10 +344,7 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
     return DistillState(es_state, key, generation, state.fixed_params, validation), metrics
 
   whole = jax.sharding.PartitionSpec()
-  # Jitted: its trace for a state type is cached, so `init_state`'s type inference and every
-  # host call's scan share one trace of the (Brax-sized) generation.
-  return jax.jit(jax.shard_map(step, mesh=mesh, in_specs=whole, out_specs=whole,
-                               check_vma=False))
+  return jax.shard_map(step, mesh=mesh, in_specs=whole, out_specs=whole, check_vma=False)
 
 
 def make_distill_run(step, num_generations: int, mesh: jax.sharding.Mesh | None = None):
