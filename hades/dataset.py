@@ -140,9 +140,7 @@ def make_layout(size: int, obs_size: int, act_size: int, labels: str = "learned"
   if shapes != [tuple(x) for x in full]:
     raise ConfigError(f"the base dataset has shapes {shapes}, the layout needs "
                       f"{full[0]} and {full[1]}")
-  base = SyntheticDataset(np.asarray(base.states, np.float32),
-                          np.asarray(base.actions, np.float32))
-  return dataclasses.replace(layout, base=base)
+  return dataclasses.replace(layout, base=to_host(base))
 
 
 @dataclasses.dataclass
