@@ -8,7 +8,6 @@ The resumable host loop that writes a task's files is `hades.runner`.
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -165,7 +164,8 @@ def build(config: ml_collections.ConfigDict) -> Components:
                           population_fitness, strategy, es_params, parts.info, steps,
                           config.es.candidates_per_chunk, validation, layout, head,
                           config.method, init_genome)
-  chunk_shape(config.es.population_size, components.candidates_per_chunk, sharding.make_mesh())
+  sharding.chunk_shape(config.es.population_size, components.candidates_per_chunk,
+                       sharding.make_mesh())
   return components
 
 
@@ -188,10 +188,9 @@ class DistillState:
   validation: validation_lib.ValidationState
 
 
-def init_state(components: Components, seed: int, step=None) -> DistillState:
+def init_state(components: Components, seed: int) -> DistillState:
   """ES mean at zero (the paper's init; neuroevolution: initial weights from the seed), fixed
-  student drawn from the seed, typed as `step` (default: `make_distill_step(components)`)
-  returns it; pass the step the run will use, whose output types are then traced only once.
+  student drawn from the seed, with the exact types a generation returns (`canonicalize_state`).
 
   Built inside one jit whose output is replicated over the mesh, so that with several
   processes every one holds the same global state without host-side transfers.
@@ -213,33 +212,43 @@ def init_state(components: Components, seed: int, step=None) -> DistillState:
     validation = validation_lib.init_validation_state(seed, es_state.mean)
     return DistillState(es_state, key, jnp.asarray(0, jnp.int32), fixed_params, validation)
 
-  return canonicalize_state(make_distill_step(components) if step is None else step, make)
+  return canonicalize_state(components, make)
 
 
-# {step: {(treedef, input leaf shapes): output state shapes}}: tracing a Brax generation step
-# takes ~35 s on CPU, which a study's runs of one config would otherwise pay per run.
-_STEP_OUTPUT_SHAPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def state_types(components: Components, state_shapes) -> DistillState:
+  """The state types (ShapeDtypeStructs) a generation returns for input types `state_shapes`.
+
+  Traces the generation itself (`make_generation`) with stand-ins for its students: every
+  candidate's and validation student's return is float32 whatever they compute, and nothing
+  else of theirs enters the state. Milliseconds, where tracing the students' BC and rollouts
+  takes ~20 s for a Brax task on CPU.
+  """
+  popsize = components.strategy.population_size
+
+  def evaluate(population, key, fixed_params):
+    del population, key, fixed_params
+    returns = jnp.zeros((popsize,), jnp.float32)
+    return returns, types.FitnessAux(returns, returns)
+
+  validation = components.validation
+  if validation is not None:
+    returns = jnp.zeros((max(validation.num_students, 1),), jnp.float32)
+    validation = dataclasses.replace(validation, score=lambda flat_mean, key: returns)
+  generation = make_generation(components, evaluate,
+                               validation_lib.make_validation_update(validation))
+  return jax.eval_shape(generation, state_shapes)[0]
 
 
-def _step_output_shapes(step, state_shapes):
-  leaves, treedef = jax.tree.flatten(state_shapes)
-  key = (treedef, tuple(leaves))
-  by_input = _STEP_OUTPUT_SHAPES.setdefault(step, {})
-  if key not in by_input:
-    by_input[key] = jax.eval_shape(step, state_shapes)[0]
-  return by_input[key]
-
-
-def canonicalize_state(step, state) -> DistillState:
-  """Casts every leaf of `state` (or of `state()` if callable) to the exact type `step` returns
-  for it, placed replicated over the mesh as the jitted run returns it.
+def canonicalize_state(components: Components, state) -> DistillState:
+  """Casts every leaf of `state` (or of `state()` if callable) to the exact type a generation
+  returns for it (`state_types`), placed replicated over the mesh as the jitted run returns it.
 
   evosax's init leaves Python scalars / weakly typed values (e.g. best_fitness=inf) that its
   tell turns into strongly typed arrays; without this, the jitted run would re-trace on its
-  second call. The step's output types are traced once per step and input types.
+  second call.
   """
   state_shapes = jax.eval_shape(state) if callable(state) else jax.eval_shape(lambda: state)
-  out_shapes = _step_output_shapes(step, state_shapes)
+  out_shapes = state_types(components, state_shapes)
   replicated = sharding.replicated_sharding()
 
   def cast(x, spec):
@@ -252,65 +261,11 @@ def canonicalize_state(step, state) -> DistillState:
   return jax.jit(lambda s: jax.tree.map(cast, s, out_shapes), out_shardings=replicated)(state)
 
 
-def chunk_shape(population_size: int, candidates_per_chunk: int,
-                mesh: jax.sharding.Mesh) -> tuple[int, int]:
-  """(candidates per device, candidates per chunk); raises ConfigError when they do not fit."""
-  sharding.check_population_divides(population_size, mesh)
-  local = population_size // mesh.size
-  chunk = candidates_per_chunk or local
-  if chunk < 1 or local % chunk:
-    raise ConfigError(f"es.candidates_per_chunk={candidates_per_chunk} must divide the "
-                      f"{local} candidates of each of the {mesh.size} devices")
-  return local, chunk
-
-
-def make_population_evaluator(population_fitness: types.PopulationFitness,
-                              population_size: int, candidates_per_chunk: int = 0,
-                              mesh: jax.sharding.Mesh | None = None) -> types.PopulationFitness:
-  """Returns evaluate(population [P], key, fixed_params) -> (fitness [P], FitnessAux [P]) for
-  use inside `shard_map` over `mesh`: every device holds the whole population, evaluates its
-  own P / num_devices candidates, and all of them get every result (one exact `all_gather`).
-
-  Each device works through its candidates in `lax.map` chunks of `candidates_per_chunk`
-  vmapped candidates (0: all of them at once), so memory grows with the chunk, not with the
-  population. Every candidate gets the same inputs (common random keys) whatever the device
-  count or chunk.
-  """
-  mesh = sharding.make_mesh() if mesh is None else mesh
-  local, chunk = chunk_shape(population_size, candidates_per_chunk, mesh)
-
-  def evaluate(population, key, fixed_params=None):
-    first = jax.lax.axis_index(sharding.POPULATION_AXIS) * local
-    mine = jax.tree.map(lambda x: jax.lax.dynamic_slice_in_dim(x, first, local), population)
-    chunks = jax.tree.map(lambda x: x.reshape((local // chunk, chunk) + x.shape[1:]), mine)
-    out = jax.lax.map(lambda group: population_fitness(group, key, fixed_params), chunks)
-    out = jax.tree.map(lambda x: x.reshape((local,) + x.shape[2:]), out)
-    return jax.lax.all_gather(out, sharding.POPULATION_AXIS, tiled=True)  # Copies: exact.
-
-  return evaluate
-
-
-def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = None):
-  """Returns step(state) -> (state, metrics): one generation, pure and jittable.
-
-  The whole generation runs in `shard_map` over `mesh` (default: all devices) with the state
-  replicated: every device runs ask and tell on its own copy, the same program as on one
-  device, and BC-trains and evaluates its share of the candidates
-  (`make_population_evaluator`); the only cross-device operation is the exact gather of the
-  fitness. XLA is left no partitioning decision that could change a sum's order, so the
-  result is bit-identical on any number of devices (with exact CPU math, see
-  `sharding.request_exact_cpu_math`).
-
-  metrics is a dict of scalars: fitness/{mean,max,min,std} over finite candidates,
-  fitness/best (best candidate so far), fitness/nonfinite (count), episodes/mean, bc_loss/mean
-  (over finite candidates).
-  """
-  mesh = sharding.make_mesh() if mesh is None else mesh
+def make_generation(components: Components, evaluate: types.PopulationFitness, validate):
+  """Returns step(state) -> (state, metrics): ask -> `evaluate` the population -> tell ->
+  `validate` the new mean (`validation.make_validation_update`). See `make_distill_step`."""
   strategy, es_params = components.strategy, components.es_params
   popsize = strategy.population_size
-  evaluate = make_population_evaluator(components.population_fitness, popsize,
-                                       components.candidates_per_chunk, mesh)
-  validate = validation_lib.make_validation_update(components.validation)
 
   def step(state: DistillState):
     key, ask_key, fitness_key, tell_key = jax.random.split(state.key, 4)
@@ -343,6 +298,30 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
     es_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), es_state)
     return DistillState(es_state, key, generation, state.fixed_params, validation), metrics
 
+  return step
+
+
+def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = None):
+  """Returns step(state) -> (state, metrics): one generation, pure and jittable.
+
+  The whole generation runs in `shard_map` over `mesh` (default: all devices) with the state
+  replicated: every device runs ask and tell on its own copy, the same program as on one
+  device, and BC-trains and evaluates its share of the candidates
+  (`sharding.make_population_evaluator`); the only cross-device operation is the exact gather of the
+  fitness. XLA is left no partitioning decision that could change a sum's order, so the
+  result is bit-identical on any number of devices (with exact CPU math, see
+  `sharding.request_exact_cpu_math`).
+
+  metrics is a dict of scalars: fitness/{mean,max,min,std} over finite candidates,
+  fitness/best (best candidate so far), fitness/nonfinite (count), episodes/mean, bc_loss/mean
+  (over finite candidates).
+  """
+  mesh = sharding.make_mesh() if mesh is None else mesh
+  evaluate = sharding.make_population_evaluator(
+      components.population_fitness, components.strategy.population_size,
+      components.candidates_per_chunk, mesh)
+  step = make_generation(components, evaluate,
+                         validation_lib.make_validation_update(components.validation))
   whole = jax.sharding.PartitionSpec()
   return jax.shard_map(step, mesh=mesh, in_specs=whole, out_specs=whole, check_vma=False)
 

@@ -186,7 +186,7 @@ class _Run:
   def restore(self, resume: str) -> tuple[distill_lib.DistillState, int]:
     """The state to start from and its generation: the latest usable checkpoint, or a new
     state (ES mean at zero)."""
-    state = distill_lib.init_state(self.components, self.config.seed, self.step)
+    state = distill_lib.init_state(self.components, self.config.seed)
     latest = self.ckpt.latest_step()
     if latest is not None and resume == "never":
       raise checkpoints.CheckpointError(
@@ -209,7 +209,7 @@ class _Run:
           f"the checkpoint in {self.workdir} is at generation {done}, beyond the requested "
           f"{self.num_gens}")
     self.log(f"[{self.task}] resuming from the checkpoint at generation {done}/{self.num_gens}")
-    return distill_lib.canonicalize_state(self.step, _from_storable(stored)), done
+    return distill_lib.canonicalize_state(self.components, _from_storable(stored)), done
 
   def _check_meta(self, meta: dict) -> None:
     diff = config_lib.config_differences(meta.get("config", {}), self.config.to_dict(),

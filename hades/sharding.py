@@ -1,4 +1,5 @@
-"""Devices: the population axis split over a 1-D mesh of every device of every process."""
+"""Devices: the population axis split over a 1-D mesh of every device of every process, and
+the evaluation of a population split over it (`make_population_evaluator`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import jax
 import numpy as np
 
+from hades import types
 from hades.errors import ConfigError
 
 POPULATION_AXIS = "population"
@@ -99,3 +101,41 @@ def sync_processes(name: str, timeout_s: int = 3600) -> None:
     from jax._src import distributed  # The runtime's own key-value barrier.
 
     distributed.global_state.client.wait_at_barrier(name, timeout_s * 1000)
+
+
+def chunk_shape(population_size: int, candidates_per_chunk: int,
+                mesh: jax.sharding.Mesh) -> tuple[int, int]:
+  """(candidates per device, candidates per chunk); raises ConfigError when they do not fit."""
+  check_population_divides(population_size, mesh)
+  local = population_size // mesh.size
+  chunk = candidates_per_chunk or local
+  if chunk < 1 or local % chunk:
+    raise ConfigError(f"es.candidates_per_chunk={candidates_per_chunk} must divide the "
+                      f"{local} candidates of each of the {mesh.size} devices")
+  return local, chunk
+
+
+def make_population_evaluator(population_fitness: types.PopulationFitness,
+                              population_size: int, candidates_per_chunk: int = 0,
+                              mesh: jax.sharding.Mesh | None = None) -> types.PopulationFitness:
+  """Returns evaluate(population [P], key, fixed_params) -> (fitness [P], FitnessAux [P]) for
+  use inside `shard_map` over `mesh`: every device holds the whole population, evaluates its
+  own P / num_devices candidates, and all of them get every result (one exact `all_gather`).
+
+  Each device works through its candidates in `lax.map` chunks of `candidates_per_chunk`
+  vmapped candidates (0: all of them at once), so memory grows with the chunk, not with the
+  population. Every candidate gets the same inputs (common random keys) whatever the device
+  count or chunk.
+  """
+  mesh = make_mesh() if mesh is None else mesh
+  local, chunk = chunk_shape(population_size, candidates_per_chunk, mesh)
+
+  def evaluate(population, key, fixed_params=None):
+    first = jax.lax.axis_index(POPULATION_AXIS) * local
+    mine = jax.tree.map(lambda x: jax.lax.dynamic_slice_in_dim(x, first, local), population)
+    chunks = jax.tree.map(lambda x: x.reshape((local // chunk, chunk) + x.shape[1:]), mine)
+    out = jax.lax.map(lambda group: population_fitness(group, key, fixed_params), chunks)
+    out = jax.tree.map(lambda x: x.reshape((local,) + x.shape[2:]), out)
+    return jax.lax.all_gather(out, POPULATION_AXIS, tiled=True)  # Copies: exact.
+
+  return evaluate
