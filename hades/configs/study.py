@@ -1,10 +1,9 @@
 """Study settings sized for a 2-core CPU (`python -m launch.study`), aiming at about 30 minutes
 per study of the cheap tasks (hopper, cartpole) over 3 seeds; measured alone on 2 cores from
-scratch, dataset_size on hopper took 29.7 min at commit 15226cc (15 runs: a size's first seed
-2.7-3.3 min, most of it compiling, the others 1.1-1.5 min; about 30.5 min expected since its
-jitted step was reverted, README), neuroevolution on cartpole and hopper 24.5 min, init_mode
-on hopper 23.3 min (README). The runs themselves use the run config (`--config`, default.py);
-`task_overrides` shortens them per task and study.
+scratch, dataset_size on hopper took 28.4 min at commit babbf6c (15 runs: a size's first seed
+2.5-3.5 min, most of it compiling, the others 0.9-1.3 min), neuroevolution on cartpole and
+hopper 24.5 min, init_mode on hopper 23.3 min (README). The runs themselves use the run config
+(`--config`, default.py); `task_overrides` shortens them per task and study.
 For GPUs use study_paper.py with --config=hades/configs/paper.py.
 """
 
