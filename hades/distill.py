@@ -220,8 +220,8 @@ def state_types(components: Components, state_shapes) -> DistillState:
 
   Traces the generation itself (`make_generation`) with stand-ins for its students: every
   candidate's and validation student's return is float32 whatever they compute, and nothing
-  else of theirs enters the state. Milliseconds, where tracing the students' BC and rollouts
-  takes ~20 s for a Brax task on CPU.
+  else of theirs enters the state. What is left to trace is the ES's ask and tell, where the
+  students' BC and rollouts take ~20 s to trace for a Brax task on CPU.
   """
   popsize = components.strategy.population_size
 
@@ -307,8 +307,8 @@ def make_distill_step(components: Components, mesh: jax.sharding.Mesh | None = N
   The whole generation runs in `shard_map` over `mesh` (default: all devices) with the state
   replicated: every device runs ask and tell on its own copy, the same program as on one
   device, and BC-trains and evaluates its share of the candidates
-  (`sharding.make_population_evaluator`); the only cross-device operation is the exact gather of the
-  fitness. XLA is left no partitioning decision that could change a sum's order, so the
+  (`sharding.make_population_evaluator`); the only cross-device operation is the exact gather
+  of the fitness. XLA is left no partitioning decision that could change a sum's order, so the
   result is bit-identical on any number of devices (with exact CPU math, see
   `sharding.request_exact_cpu_math`).
 
