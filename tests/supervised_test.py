@@ -255,6 +255,7 @@ def test_presets_give_the_cpu_and_paper_supervised_settings():
   assert cpu.dataset.size == 10 and cpu.student.conv_channels > 0
   assert cpu.student.optimizer == "sgd" and cpu.data.dir == FASHION_DIR
   assert (cpu.student.bc_steps, cpu.es.num_generations, cpu.data.genome_upsample) == (200, 120, 2)
+  assert (cpu.es.population_size, cpu.hades.num_students) == (64, 1)
   full = config_lib.resolve_config(paper.get_config(), {"task": "fashion_mnist",
                                                         "dataset.size": 100})
   assert (full.es.population_size, full.es.num_generations) == (512, 1000)
