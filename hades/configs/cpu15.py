@@ -1,7 +1,7 @@
 """About 15 minutes per task on a 2-core CPU: the default config, run longer.
 
 Differs from default.py in the number of generations, the fitness horizon (1024 steps, the
-final evaluation's) and walker2d's students per candidate; the default's sigma and
+final evaluation's) and hopper's and walker2d's students per candidate; the default's sigma and
 learning-rate decays and the validation of the ES mean (dataset.npz = the best-validated mean)
 make the extra generations pay. Timed for hopper and walker2d on this project's 2-core CPU with
 the default 2 CPU devices (README, "Longer runs"):
@@ -22,10 +22,17 @@ def get_config() -> ml_collections.ConfigDict:
   # within 24 steps of the reset (its running statistics settled, we guess); such students
   # score half the others at 1024 steps (hopper seed 2: three of 8 at 657 vs 1310).
   config.eval.num_steps = 1024
-  # hopper: 2.8-3.2 s per generation on 2 cores at 1024 steps, 1.5 min of compilation (none
-  # from the cache) and 1 min of final evaluation: 300 generations took 16.0 min from scratch.
+  # Tasks without a preset below. Sized on hopper with the default two students: 2.8-3.2 s
+  # per generation on 2 cores at 1024 steps, 1.5 min of compilation (none from the cache) and
+  # 1 min of final evaluation; 300 generations took 16.0 min from scratch.
   config.es.num_generations = 260
   config.task_presets = ml_collections.ConfigDict({
+      # Four students per candidate, scored by the worst: a dataset that one random init cannot
+      # learn loses. 5.1 s per generation; seed 0: 14m47s from scratch, 1565.5 +- 17.1; seeds 1
+      # and 2: 1642.9 +- 14.2 and 1661.5 +- 111.7. Two students and their mean (the default):
+      # one seed in three had std <= 150 (README, "Longer runs").
+      "hopper": {"es": {"num_generations": 140},
+                 "hades": {"num_students": 4, "student_reduce": "min"}},
       # One student per candidate instead of HaDES-R's two: twice the generations per minute.
       # Seed 0 at 1024 steps: 270 generations, 12.8 min from scratch, 1544.6 +- 293.8 (one
       # fresh student in 8 at 868); two students, 140 generations: 14.1 min, 1447.3 +- 253.2.
