@@ -152,6 +152,11 @@ def _validate(config: ml_collections.ConfigDict) -> None:
     raise ConfigError(f"HaDES-F trains one fixed student init: hades.num_students must be 1 (or "
                       f"0 for the mode's default), got {config.hades.num_students}")
   fitness_lib.check_student_reduce(config.hades.student_reduce)
+  if config.hades.fitness_width < 0:
+    raise ConfigError(f"hades.fitness_width must be >= 0, got {config.hades.fitness_width}")
+  if config.hades.fitness_width and (config.hades.mode == "fixed" or config.method == "params"):
+    raise ConfigError("hades.fitness_width needs HaDES-R datasets (hades.mode=R, "
+                      "method=dataset): a fixed init or evolved weights belong to one width")
   tasks.check_backend(config.env.backend)
   if config.dataset.size < 1:
     raise ConfigError(f"dataset size must be >= 1, got {config.dataset.size}")

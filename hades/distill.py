@@ -146,9 +146,17 @@ def build(config: ml_collections.ConfigDict) -> Components:
     layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
                                      config.dataset.labels, head.discrete, parts.base,
                                      parts.coarse_states)
+  # The ES's students: the dataset's own, or narrower (cheaper) ones (hades.fitness_width).
+  fitness_init, fitness_train, fitness_evaluate = student.init_params, train, evaluate
+  if config.hades.fitness_width:
+    proxy = ml_collections.ConfigDict(config.to_dict())
+    proxy.student.width = config.hades.fitness_width
+    proxy_parts = make_task_parts(proxy)
+    fitness_init, fitness_train = proxy_parts.student.init_params, proxy_parts.student.train
+    fitness_evaluate = proxy_parts.evaluate
   fitness = fitness_lib.make_population_fitness(
-      student.init_params, train, evaluate, config.hades.mode, config.hades.num_students,
-      config.hades.student_reduce)
+      fitness_init, fitness_train, fitness_evaluate, config.hades.mode,
+      config.hades.num_students, config.hades.student_reduce)
 
   def population_fitness(genomes, key, fixed_params=None):
     return fitness(layout.to_dataset(genomes), key, fixed_params)

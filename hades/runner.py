@@ -253,6 +253,8 @@ class _Run:
     else:
       what = (f"distilling D={layout.template.size} (obs {components.obs_size}, {actions}), "
               f"HaDES-{config.hades.mode[0].upper()} x{config.hades.num_students} students")
+      if config.hades.fitness_width:
+        what += f" of width {config.hades.fitness_width} (dataset's: {config.student.width})"
     self.log(f"[{self.task}] {what} with {config.es.strategy} popsize "
              f"{config.es.population_size}, {self.num_gens} generations, "
              f"{components.env_steps_per_generation} env steps/generation, on "

@@ -155,6 +155,31 @@ def test_discrete_generation_step_runs_and_keeps_labels_fixed():
   assert np.any(np.asarray(data.states) != 0)
 
 
+def test_fitness_width_scores_candidates_with_narrower_students():
+  """hades.fitness_width=8: the ES runs exactly as with width-8 students, while validation
+  (and everything downstream) trains the dataset's width-16 students."""
+  def components(overrides):
+    config = config_lib.resolve_config(
+        conftest.tiny_config("cartpole"),
+        {"eval.num_steps": 50, "student.width": 16, "validation.every_generations": 1,
+         **overrides})
+    return distill.build(config)
+
+  proxied, narrow = components({"hades.fitness_width": 8}), components({"student.width": 8})
+  assert proxied.student.width == 16 and narrow.student.width == 8
+  assert jax.tree.leaves(proxied.init_params(jax.random.key(0)[None]))[0].shape[-1] == 16
+  runs = []
+  for c in (proxied, narrow):
+    run = distill.make_distill_run(distill.make_distill_step(c), 2)
+    runs.append(jax.device_get(run(distill.init_state(c, 0))))
+  (state_a, metrics_a), (state_b, metrics_b) = runs
+  for name in ("fitness/mean", "fitness/max", "fitness/min"):
+    np.testing.assert_allclose(metrics_a[name], metrics_b[name], rtol=1e-6)
+  np.testing.assert_allclose(state_a.es_state.mean, state_b.es_state.mean, rtol=1e-6)
+  # The same ES means, validated by students of different widths.
+  assert not np.allclose(metrics_a["validation/return"], metrics_b["validation/return"])
+
+
 def test_released_minatar_file_loads_as_a_fixed_label_dataset():
   path = os.path.join(MINATAR_DIR, "minatar_Breakout-MinAtar_D16_distill_seed0.npz")
   if not os.path.exists(path):

@@ -81,6 +81,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.hades.num_students = 0  # 0: the mode's default (R: 2 fresh inits; F: its 1 init).
   # A candidate's fitness: the mean (the paper) or the min of its students' returns.
   config.hades.student_reduce = "mean"
+  # > 0: the ES scores candidates with students of this width instead of student.width
+  # (HaDES-R only). Narrow students make generations cheap; validation, the final evaluation
+  # and the dataset's users train student.width students (walker2d in cpu15.py, README).
+  config.hades.fitness_width = 0
 
   # Supervised tasks (hades.supervised): real MNIST-format images, never downloaded.
   config.data = ml_collections.ConfigDict()
