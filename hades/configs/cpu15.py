@@ -3,8 +3,8 @@
 Differs from default.py in the number of generations, the fitness horizon (1024 steps, the
 final evaluation's), hopper's and walker2d's students per candidate and walker2d's student
 width; the default's sigma and learning-rate decays and the validation of the ES mean
-(dataset.npz = the best-validated mean) make the extra generations pay. Timed for hopper and walker2d on this project's 2-core CPU with
-the default 2 CPU devices (README, "Longer runs"):
+(dataset.npz = the best-validated mean) make the extra generations pay. Timed for hopper and
+walker2d on this project's 2-core CPU with the default 2 CPU devices (README, "Longer runs"):
 
   python -m launch.distill --config=hades/configs/cpu15.py --task=hopper --workdir=runs/q
   python bench/quality_per_time.py --workdir=runs/qpt     # hopper + walker2d, 3 seeds
