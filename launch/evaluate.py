@@ -79,7 +79,8 @@ def main(argv):
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
     with open(FLAGS.output, "w") as f:
       f.write(text + "\n")
-  print(text)
+  else:
+    print(text)
   if "test_accuracy_mean" in result:  # Supervised tasks.
     lines = [f"{result['task']}: test accuracy {result['test_accuracy_mean']:.3f} +- "
              f"{result['test_accuracy_std']:.3f} over {result['num_students']} students"]

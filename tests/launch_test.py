@@ -215,6 +215,7 @@ def test_evaluate_uses_run_config(tiny_workdir, tmp_path):
   assert report["task"] == "hopper" and report["student"]["width"] == 8  # From config.json.
   assert report["num_envs"] == 1  # The distillation's eval.num_envs.
   assert np.isfinite(report["return_mean"]) and len(report["per_student"]) == 2
+  assert "return_mean" not in result.stdout  # --output replaces stdout.
 
 
 @pytest.mark.xdist_group("tiny_workdir")  # One worker builds the shared run.
