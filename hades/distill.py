@@ -16,6 +16,7 @@ import ml_collections
 import numpy as np
 from flax import struct
 
+from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
 from hades import minatar_stats
@@ -149,9 +150,8 @@ def build(config: ml_collections.ConfigDict) -> Components:
   # The ES's students: the dataset's own, or narrower (cheaper) ones (hades.fitness_width).
   fitness_init, fitness_train, fitness_evaluate = student.init_params, train, evaluate
   if config.hades.fitness_width:
-    proxy = ml_collections.ConfigDict(config.to_dict())
-    proxy.student.width = config.hades.fitness_width
-    proxy_parts = make_task_parts(proxy)
+    proxy_parts = make_task_parts(
+        config_lib.resolve_config(config, {"student.width": config.hades.fitness_width}))
     fitness_init, fitness_train = proxy_parts.student.init_params, proxy_parts.student.train
     fitness_evaluate = proxy_parts.evaluate
   fitness = fitness_lib.make_population_fitness(
