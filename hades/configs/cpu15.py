@@ -38,7 +38,8 @@ def get_config() -> ml_collections.ConfigDict:
       # students, which fall far less often on the same datasets (README, "Longer runs").
       # Seed 0 at 200 generations: 14m52s from scratch, 1705.8 +- 120.6, its best validation
       # at 150 (width-64 students on the same dataset: 1544.6 +- 293.8); 190 leaves a margin.
-      # Seeds 1 and 2: 1184.2 +- 15.7 and 1164.7 +- 28.4, their ES found no gait by 190.
+      # Seeds 1 and 2: 1184.2 +- 15.7 and 1164.7 +- 28.4; seed 1's ES found no gait by 190,
+      # seed 2's from 125 on, too late for its means to steady.
       "walker2d": {"es": {"num_generations": 190},
                    "hades": {"num_students": 1, "fitness_width": 64},
                    "student": {"width": 256}, "validation": {"num_students": 16}},
