@@ -35,7 +35,8 @@ def get_config() -> ml_collections.ConfigDict:
                  "hades": {"num_students": 4, "student_reduce": "min"}},
       # One width-64 student per candidate (twice the generations per minute of HaDES-R's
       # two); validation, the final evaluation and the dataset's users train width-256
-      # students, which fall far less often on the same datasets (README, "Longer runs").
+      # students, which fell far less often on seed 0's datasets (on seed 1's gait found by
+      # hand-made horizon schedules, more often; README, "Longer runs").
       # Seed 0 at 200 generations: 14m52s from scratch, 1705.8 +- 120.6, its best validation
       # at 150 (width-64 students on the same dataset: 1544.6 +- 293.8); 190 leaves a margin.
       # Seeds 1 and 2: 1184.2 +- 15.7 and 1164.7 +- 28.4; seed 1's ES found no gait by 190,
