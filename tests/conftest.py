@@ -1,5 +1,6 @@
 """Shared test fixtures: tiny configs and compiled functions reused across test modules."""
 
+import gzip
 import os
 
 import numpy as np
@@ -108,3 +109,36 @@ def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigm
       init_params=lambda keys: {"w": jnp.zeros((keys.shape[0], 1))},
       population_fitness=population_fitness, strategy=strategy_obj, es_params=params,
       info=None, env_steps_per_generation=0)
+
+
+# IDX image files (the supervised family's data format) of a tiny synthetic problem.
+IMAGE_SIDE = 4
+
+
+def write_idx(path, array):
+  """Writes `array` (uint8) as an IDX file, gzipped when `path` ends in .gz."""
+  array = np.asarray(array, np.uint8)
+  raw = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+  raw += array.tobytes()
+  with (gzip.open if str(path).endswith(".gz") else open)(path, "wb") as f:
+    f.write(raw)
+
+
+def synthetic_images(n, seed, side=IMAGE_SIDE):
+  """A separable 10-class problem: class c lights up its own pixel c (uint8 images
+  [n, side, side], labels [n] = arange(n) % 10) over background noise."""
+  rng = np.random.default_rng(seed)
+  labels = np.arange(n) % 10
+  images = rng.integers(0, 60, (n, side * side))
+  images[np.arange(n), labels] = 255
+  return images.reshape(n, side, side).astype(np.uint8), labels.astype(np.uint8)
+
+
+def write_dataset_dir(directory, n_train=60, n_test=40, gz=True):
+  os.makedirs(directory, exist_ok=True)
+  ext = ".gz" if gz else ""
+  for split, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+    images, labels = synthetic_images(n, seed)
+    write_idx(os.path.join(directory, f"{split}-images-idx3-ubyte{ext}"), images)
+    write_idx(os.path.join(directory, f"{split}-labels-idx1-ubyte{ext}"), labels)
+  return str(directory)

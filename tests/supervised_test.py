@@ -1,7 +1,6 @@
 """The supervised family: IDX files, class means, the CNN student, the accuracy evaluator, a
 tiny end-to-end distillation on a synthetic separable problem, configs and errors."""
 
-import gzip
 import os
 import subprocess
 import sys
@@ -22,37 +21,11 @@ from hades import supervised
 from hades import tasks
 from hades.errors import ConfigError, DatasetFileError, InputError
 
-SIDE = 4
+SIDE = conftest.IMAGE_SIDE
+write_idx = conftest.write_idx
+synthetic_images = conftest.synthetic_images
+write_dataset_dir = conftest.write_dataset_dir
 FASHION_DIR = image_data.DEFAULT_DIR
-
-
-def write_idx(path, array):
-  """Writes `array` (uint8) as an IDX file, gzipped when `path` ends in .gz."""
-  array = np.asarray(array, np.uint8)
-  raw = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
-  raw += array.tobytes()
-  with (gzip.open if str(path).endswith(".gz") else open)(path, "wb") as f:
-    f.write(raw)
-
-
-def synthetic_images(n, seed, side=SIDE):
-  """A separable 10-class problem: class c lights up its own pixel c (uint8 images
-  [n, side, side], labels [n] = arange(n) % 10) over background noise."""
-  rng = np.random.default_rng(seed)
-  labels = np.arange(n) % 10
-  images = rng.integers(0, 60, (n, side * side))
-  images[np.arange(n), labels] = 255
-  return images.reshape(n, side, side).astype(np.uint8), labels.astype(np.uint8)
-
-
-def write_dataset_dir(directory, n_train=60, n_test=40, gz=True):
-  os.makedirs(directory, exist_ok=True)
-  ext = ".gz" if gz else ""
-  for split, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
-    images, labels = synthetic_images(n, seed)
-    write_idx(os.path.join(directory, f"{split}-images-idx3-ubyte{ext}"), images)
-    write_idx(os.path.join(directory, f"{split}-labels-idx1-ubyte{ext}"), labels)
-  return str(directory)
 
 
 @pytest.mark.parametrize("name", ["x-idx3-ubyte", "x-idx3-ubyte.gz"])
