@@ -51,7 +51,7 @@ class WorkdirLock:
   """An exclusive, non-blocking lock on a directory (released when the process dies)."""
 
   def __init__(self, directory: str):
-    self.path = os.path.join(directory, ".lock")
+    self.path = os.path.join(directory, ".hades-lock")  # A name no user file is likely to have.
     self._file = None
 
   def __enter__(self):

@@ -10,7 +10,8 @@ progress and checkpoints, and writes the results:
 (neuroevolution, `config.method='params'`: policy.npz, the weights, scored by rollouts).
 
 Results carry the hash of the config that made them; a workdir holding another config's run is
-refused (or replaced with `overwrite=True`), never silently reused.
+refused (or replaced with `overwrite=True`), never silently reused; files that no run wrote are
+never touched (`hades.workdir`).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def distill(config: ml_collections.ConfigDict, workdir: str,
     resume: 'auto' resumes from the workdir's checkpoint if there is one; 'never' refuses a
       workdir that has one; 'must' refuses a workdir that has none.
     progress: a `hades.progress` display (default: plain lines through `log`).
-    overwrite: replace a run of another config in `workdir` instead of refusing.
+    overwrite: replace a run of another config in `workdir` instead of refusing (only the
+      files that run wrote are deleted; a run of the same config is resumed, never deleted).
 
   Returns the summary dict. Raises Interrupted after saving a checkpoint on SIGTERM/SIGINT.
   """
@@ -100,10 +102,7 @@ def distill(config: ml_collections.ConfigDict, workdir: str,
   with contextlib.ExitStack() as stack:
     if writer:
       stack.enter_context(checkpoints.WorkdirLock(workdir))
-      if overwrite:
-        workdir_lib.remove_outputs(workdir)
-      else:
-        workdir_lib.check_outputs_match(workdir, config)
+      workdir_lib.prepare(workdir, config, resume, overwrite)
     # The other processes restore only once process 0 has settled the workdir.
     sharding.sync_processes(f"hades_workdir_ready_{components.task}")
     return _Run(config, components, workdir, log, progress, writer).execute(resume)
@@ -190,8 +189,9 @@ class _Run:
     latest = self.ckpt.latest_step()
     if latest is not None and resume == "never":
       raise checkpoints.CheckpointError(
-          f"{self.workdir} already holds a run (checkpoint at generation {latest}); resume it "
-          "with --resume=auto, replace it with --overwrite, or use another workdir")
+          f"{self.workdir} already holds a run of this config (checkpoint at generation "
+          f"{latest}); resume it with --resume=auto or use another workdir (--overwrite "
+          "replaces only a run of another config)")
     restored = None
     if resume != "never":
       replicated = sharding.replicated_sharding()
@@ -217,17 +217,18 @@ class _Run:
     if diff:
       raise checkpoints.CheckpointError(
           f"the checkpoint in {self.workdir} was made with a different config "
-          f"({', '.join(diff)} differ); use another workdir, the same config to resume, or "
-          "--overwrite to replace it")
+          f"({', '.join(diff)} differ) than its config.json says; use another workdir, or the "
+          "checkpoint's config to resume it")
 
   def open_outputs(self, done: int) -> None:
-    """metrics.jsonl (cut back to `done`) and config.json; process 0 only."""
+    """config.json (this run's config, which a resume may have changed) and metrics.jsonl (cut
+    back to `done`); process 0 only."""
     if not self.writer:
       return
+    workdir_lib.write_json(os.path.join(self.workdir, "config.json"), self.config.to_dict(),
+                           sort_keys=True)
     self.metrics_log = metrics_log_lib.MetricsLog(self.workdir, self.task, self.config.log,
                                                   self.config.to_dict(), done)
-    with open(os.path.join(self.workdir, "config.json"), "w") as f:
-      json.dump(self.config.to_dict(), f, indent=2, sort_keys=True)
 
   def _checkpoint_meta(self) -> dict:
     info = self.components.info

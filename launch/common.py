@@ -133,8 +133,9 @@ def define_run_flags():
                     "Print the resolved config(s) as JSON on stdout and exit; nothing is "
                     "written.")
   flags.DEFINE_bool("overwrite", False,
-                    "Replace a run of another config in the task's workdir instead of refusing "
-                    "(its checkpoints, metrics and results are deleted).")
+                    "Replace a run of another config in the task's workdir instead of refusing: "
+                    "the files that run wrote are deleted, nothing else. A run of the same "
+                    "config is resumed or kept, never deleted.")
   define_resume_flag()
   define_progress_flag()
   define_distributed_flags()

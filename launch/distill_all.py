@@ -53,14 +53,15 @@ def main(argv):
   from hades import workdir as workdir_lib
 
   names = list(configs)
+  summary_path = os.path.join(os.path.abspath(FLAGS.workdir), "summary.json")
+  workdir_lib.check_replaceable_json(summary_path, ("tasks", "wall_time"))
   workdirs = {name: common.task_workdir(FLAGS.workdir, name) for name in names}
   t0 = time.time()
   results = {}
   with common.make_progress(len(names)) as progress:
     for i, name in enumerate(names):
       progress.log(f"=== task {i + 1}/{len(names)}: {name} (elapsed {time.time() - t0:.0f}s) ===")
-      if (FLAGS.resume != "never" and not FLAGS.overwrite
-          and workdir_lib.is_finished(workdirs[name], configs[name])):
+      if FLAGS.resume != "never" and workdir_lib.is_finished(workdirs[name], configs[name]):
         progress.log(f"[{name}] already finished with this config in {workdirs[name]}; "
                      "skipping")
         with open(os.path.join(workdirs[name], "summary.json")) as f:
@@ -75,8 +76,7 @@ def main(argv):
       results[name]["zero_dataset_return"] = summary.get(
           "zero_dataset_return", summary.get("initial_policy_return", float("nan")))
   total = time.time() - t0
-  with open(os.path.join(os.path.abspath(FLAGS.workdir), "summary.json"), "w") as f:
-    json.dump({"tasks": results, "wall_time": total}, f, indent=2)
+  workdir_lib.write_json(summary_path, {"tasks": results, "wall_time": total})
   print(f"=== all {len(names)} tasks done in {total / 60:.1f} min ===", file=sys.stderr)
   for name, r in results.items():
     print(f"  {name:<26} distilled {r['return_mean']:8.1f} +- {r['return_std']:6.1f}   "

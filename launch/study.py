@@ -87,6 +87,7 @@ def _transfer(run, workdir: str, settings, log) -> dict:
   from hades import dataset as dataset_lib
   from hades import evaluation
   from hades import study as study_lib
+  from hades import workdir as workdir_lib
 
   final = run.config.final_eval
   with open(os.path.join(workdir, "summary.json")) as f:
@@ -109,8 +110,7 @@ def _transfer(run, workdir: str, settings, log) -> dict:
     scores[name] = scorer(dataset, key["seed"])
     log(f"[{run.name}] student {name}: {scores[name]['return_mean']:.1f} +- "
         f"{scores[name]['return_std']:.1f}")
-  with open(path, "w") as f:
-    json.dump({"computed_from": key, "scores": scores}, f, indent=2)
+  workdir_lib.write_json(path, {"computed_from": key, "scores": scores})
   return scores
 
 
@@ -135,6 +135,7 @@ def main(argv):
   from hades import workdir as workdir_lib
 
   root = os.path.abspath(FLAGS.workdir)
+  workdir_lib.check_replaceable_json(os.path.join(root, "study.json"), ("study", "tasks"))
   t0, ran, results, transfer = time.time(), 0, {}, {}
   with common.make_progress(len(runs)) as progress:
     for i, run in enumerate(runs):
@@ -143,8 +144,7 @@ def main(argv):
       eta = elapsed / ran * (len(runs) - i) if ran else float("nan")
       progress.log(f"=== {FLAGS.study}: run {i + 1}/{len(runs)} {run.name} (elapsed "
                    f"{format_duration(elapsed)}, ETA {format_duration(eta)}) ===")
-      if (FLAGS.resume != "never" and not FLAGS.overwrite
-          and workdir_lib.is_finished(workdir, run.config)):
+      if FLAGS.resume != "never" and workdir_lib.is_finished(workdir, run.config):
         progress.log(f"[{run.name}] already finished with this config; skipping")
         progress.end_task(run.task)
       else:
@@ -161,8 +161,7 @@ def main(argv):
   summary.update(settings=settings.to_dict(), seeds=FLAGS.seeds, wall_time=time.time() - t0,
                  runs={name: {k: r[k] for k in ("return_mean", "return_std", "wall_time")}
                        for name, r in results.items()})
-  with open(os.path.join(root, "study.json"), "w") as f:
-    json.dump(summary, f, indent=2)
+  workdir_lib.write_json(os.path.join(root, "study.json"), summary)
   with open(os.path.join(root, "study.md"), "w") as f:
     f.write(study_lib.markdown(summary))
   for task in tasks:

@@ -23,7 +23,8 @@ flags.DEFINE_string("workdir", None, "Workdir holding <task>/dataset.npz.")
 flags.DEFINE_string("tasks", None, "Comma-separated tasks (default: every task with a dataset).")
 flags.DEFINE_bool("overwrite", False,
                   "Replace generalists already in WORKDIR/multitask/ that were trained with "
-                  "another config (the same config: kept, nothing to do).")
+                  "another config or other datasets: their checkpoints and config.json are "
+                  "replaced, nothing else. The same config and datasets: kept, nothing to do.")
 flags.mark_flag_as_required("workdir")
 
 

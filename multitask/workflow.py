@@ -3,10 +3,12 @@ it in WORKDIR/multitask/; evaluate it and write WORKDIR/transfer.json and transf
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import sys
+import tempfile
 
 import jax
 import ml_collections
@@ -17,6 +19,7 @@ from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import evaluation
 from hades import tasks as tasks_lib
+from hades import workdir as workdir_lib
 from hades.errors import InputError
 from multitask import agent as agent_lib
 from multitask import combine
@@ -84,9 +87,10 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
   """Trains config.train.num_seeds generalists on the tasks' datasets; checkpoints them in
   WORKDIR/multitask/.
 
-  A generalist already there with the same resolved config and tasks is kept (nothing to do);
-  one with a different config is replaced only with `overwrite`, and only once the new one is
-  saved (a crash leaves the old one in place).
+  A generalist already there with the same resolved config and datasets is kept (nothing to
+  do); one with a different config or datasets is replaced only with `overwrite`, once the new
+  one is saved. A WORKDIR/multitask/ that holds no generalist is refused: hades touches only
+  what it wrote.
   """
   workdir = os.path.abspath(workdir)
   datasets, students, _ = load_task_datasets(workdir, names)
@@ -97,12 +101,17 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
           "datasets": dataset_hashes(datasets)}
   out_dir = os.path.join(workdir, "multitask")
   existing = _read_meta(out_dir)
+  if existing is None and os.path.lexists(out_dir):
+    raise InputError(
+        f"{out_dir} exists but holds no generalist (no config.json of one); hades will not "
+        "touch it: move it away or use another --workdir")
+  if existing is not None and ({k: v for k, v in existing.items()
+                                if k not in ("final_loss", "parameters")}
+                               == json.loads(json.dumps(meta))):
+    log(f"[multitask] {out_dir} already holds generalists trained with this config and "
+        "these datasets; keeping them")
+    return {"tasks": meta["tasks"], "final_loss": existing.get("final_loss"), "reused": True}
   if existing is not None and not overwrite:
-    if ({k: v for k, v in existing.items() if k not in ("final_loss", "parameters")}
-        == json.loads(json.dumps(meta))):
-      log(f"[multitask] {out_dir} already holds generalists trained with this config and "
-          "these datasets; keeping them (--overwrite retrains)")
-      return {"tasks": meta["tasks"], "final_loss": existing.get("final_loss"), "reused": True}
     changed = _changed_datasets(existing, meta["datasets"])
     what = (f"other datasets ({', '.join(changed)} changed since)" if changed and
             existing.get("tasks") == meta["tasks"] else
@@ -118,26 +127,38 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
       config.train.learning_rate, config.train.max_grad_norm)
   final_loss = [float(x) for x in np.asarray(loss)]
   sharing = agent_lib.parameter_sharing(agent, jax.tree.map(lambda x: x[0], params))
-  # Saved next to the old generalist, then swapped in.
-  new_dir = out_dir + ".new"
-  shutil.rmtree(new_dir, ignore_errors=True)
-  os.makedirs(new_dir)
-  ckpt = checkpoints.RunCheckpointer(os.path.join(new_dir, "checkpoints"), keep_latest=1,
-                                     keep_best=0)
-  ckpt.save(config.train.bc_steps, params, meta)
-  ckpt.close()
-  with open(os.path.join(new_dir, "config.json"), "w") as f:
-    json.dump(dict(meta, final_loss=final_loss, parameters=sharing), f, indent=2)
-  old_dir = out_dir + ".old"
-  if os.path.exists(out_dir):
-    shutil.rmtree(old_dir, ignore_errors=True)
-    os.replace(out_dir, old_dir)
-  os.replace(new_dir, out_dir)
-  shutil.rmtree(old_dir, ignore_errors=True)
+  _save_generalist(workdir, out_dir, config.train.bc_steps, params, meta,
+                   dict(meta, final_loss=final_loss, parameters=sharing))
   log(f"[multitask] final BC loss per seed: {np.round(final_loss, 3).tolist()}; "
       f"{sharing['shared']}/{sharing['total']} parameters "
       f"({100 * sharing['shared_fraction']:.1f}%) shared by all tasks")
   return {"tasks": meta["tasks"], "final_loss": final_loss, "parameters": sharing}
+
+
+def _save_generalist(workdir: str, out_dir: str, step: int, params, meta: dict,
+                     record: dict) -> None:
+  """Saves generalists `params` into `out_dir` (checkpoints/ and config.json `record`),
+  replacing the ones there. Only what this function writes is moved or deleted: other files in
+  `out_dir` stay. Each new file is complete before it is moved in, and config.json comes last."""
+  staging = tempfile.mkdtemp(prefix=".multitask-new-", dir=workdir)
+  ckpt = checkpoints.RunCheckpointer(os.path.join(staging, "checkpoints"), keep_latest=1,
+                                     keep_best=0)
+  ckpt.save(step, params, meta)
+  ckpt.close()
+  workdir_lib.write_json(os.path.join(staging, "config.json"), record)
+  if not os.path.lexists(out_dir):
+    os.replace(staging, out_dir)
+    return
+  old = tempfile.mkdtemp(prefix=".multitask-old-", dir=workdir)
+  checkpoints_dir = os.path.join(out_dir, "checkpoints")
+  if os.path.lexists(checkpoints_dir):
+    os.replace(checkpoints_dir, os.path.join(old, "checkpoints"))
+  os.replace(os.path.join(staging, "checkpoints"), checkpoints_dir)
+  # Until this replace, config.json describes the old generalists: `load_generalist` refuses
+  # the pair (checkpoint meta and config.json differ) and --overwrite retrains.
+  os.replace(os.path.join(staging, "config.json"), os.path.join(out_dir, "config.json"))
+  os.rmdir(staging)
+  shutil.rmtree(old)
 
 
 def dataset_hashes(datasets: dict) -> dict[str, str]:
@@ -151,8 +172,14 @@ def _changed_datasets(meta: dict, current: dict[str, str]) -> list[str]:
 
 
 def _read_meta(out_dir: str) -> dict | None:
-  """WORKDIR/multitask/config.json, or None if there is none."""
-  return config_lib.read_config_json(out_dir)
+  """WORKDIR/multitask/config.json of a generalist, or None if there is none. InputError when
+  a config.json there is not a generalist's (hades does not touch such a directory)."""
+  meta = config_lib.read_config_json(out_dir)
+  if meta is not None and not (isinstance(meta, dict) and
+                               all(k in meta for k in ("config", "tasks", "datasets"))):
+    raise InputError(f"{out_dir}/config.json is not a generalist's; hades will not touch "
+                     f"{out_dir}: move it away or use another --workdir")
+  return meta
 
 
 def load_generalist(workdir: str):
@@ -172,11 +199,20 @@ def load_generalist(workdir: str):
   agent = _agent(config, slots)
   abstract = _abstract_params(agent, data.states.shape[-1], config.train.num_seeds)
   ckpt = checkpoints.RunCheckpointer(os.path.join(out_dir, "checkpoints"))
-  restored = ckpt.restore(abstract)
+  restored = ckpt.restore(abstract, functools.partial(_check_checkpoint_meta, meta, out_dir))
   ckpt.close()
   if restored is None:
     raise InputError(f"no generalist checkpoint in {out_dir}; run launch.train_multitask")
   return agent, restored[1], slots, config
+
+
+def _check_checkpoint_meta(meta: dict, out_dir: str, saved: dict) -> None:
+  """Refuses a generalist checkpoint whose own record is not what config.json says."""
+  keys = ("config", "tasks", "datasets")
+  if any(json.loads(json.dumps(saved.get(k))) != meta.get(k) for k in keys):
+    raise checkpoints.CheckpointError(
+        f"the checkpoint in {out_dir} is not the generalist its config.json describes (a "
+        "replacement was interrupted); retrain with launch.train_multitask --overwrite")
 
 
 def generalist_policy(agent, params, slots: list[combine.TaskSlot], task: str, seed: int = 0):
@@ -212,6 +248,8 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
                       log=_stderr, repeats: int | None = None) -> dict:
   """Writes WORKDIR/transfer.json and WORKDIR/transfer.png; returns the report."""
   workdir = os.path.abspath(workdir)
+  workdir_lib.check_replaceable_json(os.path.join(workdir, "transfer.json"),
+                                     ("tasks", "per_task", "cross_task"))
   agent, params, slots, config = load_generalist(workdir)
   datasets, students, num_envs = load_task_datasets(workdir, [s.name for s in slots])
   report = evaluate_lib.evaluate_transfer(
@@ -225,7 +263,6 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
   if any(s.discrete for s in slots) and not all(s.discrete for s in slots):
     report["cross_task_note"] = ("datasets are transplanted only between tasks of the same "
                                  "action kind (discrete or continuous); other cells are NaN")
-  with open(os.path.join(workdir, "transfer.json"), "w") as f:
-    json.dump(report, f, indent=2)
+  workdir_lib.write_json(os.path.join(workdir, "transfer.json"), report)
   report_lib.plot_transfer(report, os.path.join(workdir, "transfer.png"))
   return report

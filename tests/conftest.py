@@ -142,3 +142,15 @@ def write_dataset_dir(directory, n_train=60, n_test=40, gz=True):
     write_idx(os.path.join(directory, f"{split}-images-idx3-ubyte{ext}"), images)
     write_idx(os.path.join(directory, f"{split}-labels-idx1-ubyte{ext}"), labels)
   return str(directory)
+
+
+def save_task_datasets(directory, rng, tasks_=("hopper", "reacher")):
+  """Random 3-pair datasets of `tasks_` as DIRECTORY/<task>/dataset.npz (a multitask workdir)."""
+  from hades import dataset as dataset_lib
+  from hades import tasks
+
+  for task in tasks_:
+    obs, act = tasks.env_sizes(task)
+    data = dataset_lib.SyntheticDataset(rng.normal(size=(3, obs)).astype(np.float32),
+                                        rng.uniform(-1, 1, size=(3, act)).astype(np.float32))
+    dataset_lib.save(str(directory / task / "dataset.npz"), data, dataset_lib.DatasetInfo(task))

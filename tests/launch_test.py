@@ -184,7 +184,7 @@ def test_changed_config_never_reports_the_old_result(tmp_path):
   dataset = (tmp_path / "cartpole" / "dataset.npz").read_bytes()
   changed = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
   assert changed.returncode == 2 and "already finished" not in changed.stderr
-  assert "error: the checkpoint" in changed.stderr and "es.sigma" in changed.stderr
+  assert "holds a run of another config and its checkpoint (es.sigma" in changed.stderr
   assert "--overwrite" in changed.stderr
   assert (tmp_path / "cartpole" / "summary.json").read_text() == summary  # Untouched.
   assert (tmp_path / "cartpole" / "dataset.npz").read_bytes() == dataset
@@ -193,7 +193,7 @@ def test_changed_config_never_reports_the_old_result(tmp_path):
 
   shutil.rmtree(tmp_path / "cartpole" / "checkpoints")
   again = _run("launch.distill_all", *args, "--config.es.sigma=0.05")
-  assert again.returncode == 2 and "holds results of another config (es.sigma" in again.stderr
+  assert again.returncode == 2 and "holds a run of another config (es.sigma" in again.stderr
   redone = _run("launch.distill_all", *args, "--config.es.sigma=0.05", "--overwrite")
   assert redone.returncode == 0, redone.stderr[-2000:]
   new = json.loads((tmp_path / "cartpole" / "summary.json").read_text())

@@ -3,6 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import conftest
 from hades import dataset as dataset_lib
 from hades.errors import InputError
 from multitask import agent as agent_lib
@@ -104,21 +105,11 @@ def test_agent_size_defaults_to_the_distillation_students():
   assert workflow.resolve_agent_config(config, {"hopper": cpu}).agent.width == 128
 
 
-def _save_datasets(directory, rng, tasks_=("hopper", "reacher")):
-  from hades import tasks
-
-  for task in tasks_:
-    obs, act = tasks.env_sizes(task)
-    data = dataset_lib.SyntheticDataset(rng.normal(size=(3, obs)).astype(np.float32),
-                                        rng.uniform(-1, 1, size=(3, act)).astype(np.float32))
-    dataset_lib.save(str(directory / task / "dataset.npz"), data, dataset_lib.DatasetInfo(task))
-
-
 def test_retraining_keeps_the_same_config_and_refuses_another_without_overwrite(tmp_path):
   import checkpoints
   from multitask.configs import default
 
-  _save_datasets(tmp_path, np.random.default_rng(0))
+  conftest.save_task_datasets(tmp_path, np.random.default_rng(0))
   config = default.get_config()
   config.train.bc_steps, config.train.num_seeds, config.agent.width = 5, 2, 8
   names, lines = ["hopper", "reacher"], []
@@ -141,11 +132,12 @@ def test_a_generalist_of_other_datasets_is_never_reused(tmp_path):
   import checkpoints
   from multitask.configs import default
 
-  _save_datasets(tmp_path, np.random.default_rng(0))
+  conftest.save_task_datasets(tmp_path, np.random.default_rng(0))
   config = default.get_config()
   config.train.bc_steps, config.train.num_seeds, config.agent.width = 5, 2, 8
   workflow.train_multitask(str(tmp_path), ["hopper", "reacher"], config, log=lambda s: None)
-  _save_datasets(tmp_path, np.random.default_rng(1), tasks_=("hopper",))  # Re-distilled.
+  conftest.save_task_datasets(tmp_path, np.random.default_rng(1),
+                             tasks_=("hopper",))  # Re-distilled.
   with pytest.raises(checkpoints.CheckpointError, match=r"other datasets \(hopper changed"):
     workflow.train_multitask(str(tmp_path), ["hopper", "reacher"], config, log=lambda s: None)
   with pytest.raises(checkpoints.CheckpointError, match="trained on other datasets"):

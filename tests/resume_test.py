@@ -125,7 +125,8 @@ def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, cartpole_referen
   # Mismatching config and --resume=never are refused without touching the run.
   clash = subprocess.run(_cmd(workdir, "--config.es.sigma=0.1", args=CARTPOLE_ARGS), cwd=REPO,
                          capture_output=True, text=True, timeout=300)
-  assert clash.returncode == 2 and "different config (es.sigma" in clash.stderr, clash.stderr
+  assert clash.returncode == 2 and "another config and its checkpoint (es.sigma" in clash.stderr, (
+      clash.stderr)
   never = subprocess.run(_cmd(workdir, "--resume=never", args=CARTPOLE_ARGS), cwd=REPO,
                          capture_output=True, text=True, timeout=300)
   assert never.returncode == 2 and "already holds a run" in never.stderr, never.stderr
