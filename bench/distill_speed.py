@@ -50,7 +50,7 @@ def main():
   args = parser.parse_args()
 
   config = config_lib.load_config_file(args.config, args.task, args.set)
-  if tasks.get_task(config.task).family == "supervised":
+  if not tasks.family_of(config.task).has_env:
     parser.error(f"{config.task} has no env to step: use bench/supervised_speed.py")
   c = distill.build(config)
   P, S = config.es.population_size, config.hades.num_students
@@ -67,7 +67,7 @@ def main():
   # Lower bound 1: raw env stepping, same env batch (P*S*N envs) and T steps, random actions.
   env = tasks.make_env(c.task, config.env.backend, config.env.episode_length)
   num_envs = P * S * N
-  discrete = tasks.get_task(c.task).discrete
+  discrete = c.head.discrete
 
   def raw_rollout(key):
     states = jax.vmap(env.reset)(jax.random.split(key, num_envs))
@@ -87,7 +87,7 @@ def main():
 
   # Lower bound 2: BC alone of the same P*S students on the ES's starting dataset.
   bc_s = 0.0
-  if config.method == "dataset":
+  if c.method.trains_students:
     datasets = jax.tree.map(lambda x: jnp.broadcast_to(x, (P,) + x.shape),
                             distill.zero_dataset(c))
     student = distill.make_task_parts(config).student

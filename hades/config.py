@@ -1,11 +1,12 @@
 """Resolving a run's config: file < its per-task preset < command line, then validation.
 
 A config file (`hades/configs/*.py`) may carry `task_presets`: {name: {group: {field: value}}},
-values that suit one task (e.g. fewer generations for ant on a CPU) or a family of them. A
-task gets the presets of its family ('brax', 'gymnax'), then of 'minatar' for MinAtar games,
-then its own. They apply after the file and before the command-line overrides, so a value the
-user typed always wins. The resolved
-config holds no presets: it is self-contained, and its hash identifies the run's results.
+values that suit one task (e.g. fewer generations for ant on a CPU) or a group of them. A
+task gets the presets of its family's groups ('brax', 'gymnax', then 'minatar' for MinAtar
+games: `Family.preset_groups`), then the task's own `TaskSpec.defaults` (a user's task brings
+its own), then the file's preset for the task. They apply after the file and before the
+command-line overrides, so a value the user typed always wins. The resolved config holds no
+presets: it is self-contained, and its hash identifies the run's results.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import runpy
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -22,14 +22,13 @@ import ml_collections
 
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
+from hades import methods
 from hades import tasks
-from hades.errors import ConfigError, InputError
+from hades.errors import ConfigError
 
 # es.candidates_per_chunk = AUTO_CHUNK resolves to gcd(population_size, DEFAULT_CHUNK): chunks
 # of a size fixed by the config, so the result does not depend on the device count.
 AUTO_CHUNK, DEFAULT_CHUNK = -1, 16
-# What the ES evolves: a dataset (HaDES) or the student's weights (neuroevolution baseline).
-METHODS = ("dataset", "params")
 # Fields that do not change a run's results (how it logs and checkpoints).
 NON_RESULT_FIELDS = ("log.", "checkpoint.")
 # Fields that may change when a run is resumed from its checkpoint.
@@ -61,21 +60,6 @@ def config_hash(config: ml_collections.ConfigDict | dict,
   return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def read_config_json(directory: str) -> dict | None:
-  """`directory`/config.json (a run's resolved config), or None when there is none.
-
-  Raises InputError when the file exists but cannot be read.
-  """
-  path = os.path.join(directory, "config.json")
-  if not os.path.exists(path):
-    return None
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except (OSError, json.JSONDecodeError) as e:
-    raise InputError(f"cannot read {path}: {e}") from None
-
-
 def resolve_config(config: ml_collections.ConfigDict,
                    overrides: Mapping[str, Any] | None = None) -> ml_collections.ConfigDict:
   """Returns the run's config: `config`, then its preset for the task, then `overrides`.
@@ -93,12 +77,16 @@ def resolve_config(config: ml_collections.ConfigDict,
   overrides = dict(overrides or {})
   config.task = tasks.resolve_task(overrides.pop("task", config.task))
   presets = config.get("task_presets", None) or {}
-  spec = tasks.get_task(config.task)
-  groups = [spec.family] + (["minatar"] if spec.minatar else []) + [config.task]
+  spec, family = tasks.lookup(config.task)
+  groups = list(spec.preset_groups if spec.preset_groups is not None
+                else family.preset_groups(spec))
   assignments = []
   for name in groups:
     preset = presets.get(name, None)
     assignments += list(flatten(preset.to_dict() if preset else {}))
+  assignments += list(spec.defaults)
+  preset = presets.get(config.task, None)
+  assignments += list(flatten(preset.to_dict() if preset else {}))
   for key, value in assignments + list(overrides.items()):
     _set(config, key, value)
   if "task_presets" in config:
@@ -106,13 +94,13 @@ def resolve_config(config: ml_collections.ConfigDict,
   if config.es.candidates_per_chunk == AUTO_CHUNK and config.es.population_size > 0:
     config.es.candidates_per_chunk = math.gcd(config.es.population_size, DEFAULT_CHUNK)
   if config.student.bc_steps <= 0:
-    config.student.bc_steps = tasks.get_task(config.task).bc_steps
+    config.student.bc_steps = spec.bc_steps
   if config.dataset.labels == "auto":
     config.dataset.labels = "fixed" if spec.discrete else "learned"
   config.hades.mode = fitness_lib.resolve_mode(config.hades.mode)
-  if config.hades.num_students <= 0:  # Neuroevolution: one rollout per candidate (the paper).
-    config.hades.num_students = (1 if config.hades.mode == "fixed" or config.method == "params"
-                                 else 2)
+  method = methods.get_method(config.method)
+  if config.hades.num_students <= 0:
+    config.hades.num_students = method.default_num_students(config.hades.mode)
   _validate(config)
   config.lock()
   return config
@@ -146,18 +134,18 @@ def _set(config: ml_collections.ConfigDict, key: str, value: Any) -> None:
 
 
 def _validate(config: ml_collections.ConfigDict) -> None:
-  if config.method not in METHODS:
-    raise ConfigError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
+  method = methods.get_method(config.method)
   if config.hades.mode == "fixed" and config.hades.num_students != 1:
     raise ConfigError(f"HaDES-F trains one fixed student init: hades.num_students must be 1 (or "
                       f"0 for the mode's default), got {config.hades.num_students}")
   fitness_lib.check_student_reduce(config.hades.student_reduce)
   if config.hades.fitness_width < 0:
     raise ConfigError(f"hades.fitness_width must be >= 0, got {config.hades.fitness_width}")
-  if config.hades.fitness_width and (config.hades.mode == "fixed" or config.method == "params"):
+  if config.hades.fitness_width and (config.hades.mode == "fixed"
+                                     or not method.allows_fitness_width):
     raise ConfigError("hades.fitness_width needs HaDES-R datasets (hades.mode=R, "
                       "method=dataset): a fixed init or evolved weights belong to one width")
-  tasks.check_backend(config.env.backend)
+  tasks.check_backend(config.env.backend, config.task)
   if config.dataset.size < 1:
     raise ConfigError(f"dataset size must be >= 1, got {config.dataset.size}")
   spec = tasks.get_task(config.task)

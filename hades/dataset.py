@@ -21,8 +21,8 @@ import numpy as np
 from flax import struct
 
 from hades import errors
+from hades import gymnax_env
 from hades import minatar_files
-from hades import tasks
 from hades.errors import ConfigError
 
 NORMALIZATIONS = ("running", "constant", "none")
@@ -312,7 +312,8 @@ def _load_released_minatar(path: str, normalization: str | None
   actions = np.eye(meta["n_actions"], dtype=np.float32)[labels]
   student = dict(width=512, depth=2, activation="relu", kernel_init="orthogonal",
                  learning_rate=0.03, max_grad_norm=0.0, bc_steps=meta["bc_steps"])
-  info = DatasetInfo(task=tasks.resolve_task(meta["env_id"]), backend="positional",
+  task = {env_id: name for name, env_id in gymnax_env.GYMNAX_IDS.items()}[meta["env_id"]]
+  info = DatasetInfo(task=task, backend="positional",
                      normalization=normalization or "constant", obs_mean=meta["obs_mean"],
                      obs_var=meta["obs_var"], source=meta["source"], labels="fixed",
                      student=student, eval_envs=8,

@@ -13,147 +13,97 @@ from typing import TYPE_CHECKING, Any
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 from flax import struct
+from jax import flatten_util
 
 from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import fitness as fitness_lib
-from hades import minatar_stats
-from hades import neuroevolution
-from hades import rollout
+from hades import methods
+from hades import policy as policy_lib
 from hades import sharding
 from hades import strategy as strategy_lib
 from hades import student as student_lib
-from hades import supervised
 from hades import tasks
 from hades import types
 from hades import validation as validation_lib
-from hades.errors import ConfigError
 
 if TYPE_CHECKING:
   from evosax.algorithms.distribution_based.base import DistributionBasedAlgorithm
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Components:
   """Everything a run's generation step needs, built once from a config (see `build`).
 
   Attributes:
-    task: canonical task name; obs_size / act_size: its observation and action sizes.
+    task: canonical task name; obs_size / act_size: the student's input and output sizes.
     student: the student settings (for scoring the result with the same student).
+    head: the student's output head (Gaussian or categorical).
     init_params: keys [S] -> student params [S, ...] (HaDES-F's fixed init).
-    population_fitness: datasets [P, ...] -> fitness [P] (BC + evaluation of every candidate).
-    strategy, es_params: the evosax strategy over datasets and its parameters.
+    population_fitness: genomes [P, ...] -> fitness [P] (BC + evaluation of every candidate).
+    strategy, es_params: the evosax strategy over genomes and its parameters.
+    layout: what the ES evolves (`layout.template`) and how it becomes what students train on.
+    method: the `methods.Method` (a dataset: HaDES; the weights: neuroevolution).
     info: task, backend and observation normalisation of the datasets.
-    env_steps_per_generation: env steps one generation takes (for steps/s).
+    env_steps_per_generation: work units one generation takes (for the rate), in `step_unit`
+      (the family's: env steps, images scored).
     candidates_per_chunk: candidates each device trains and evaluates at once (0: all).
     validation: how the ES mean is validated (None: never; the final mean is the result).
-    layout: what the ES evolves and how it becomes a dataset (fixed labels: states only).
-    head: the student's action head (Gaussian or categorical).
-    method: 'dataset' (HaDES) or 'params' (the ES evolves the student's weights,
-      `hades.neuroevolution`).
-    init_genome: seed -> the ES's starting genome (None: all zeros, the paper's dataset init).
+    init_genome: seed -> the ES's starting genome (None: the layout's all-zero template).
   """
 
   task: str
   obs_size: int
   act_size: int
-  student: student_lib.StudentSettings
+  student: student_lib.StudentSettings | None
+  head: policy_lib.Head
   init_params: types.InitParams
   population_fitness: types.PopulationFitness
   strategy: DistributionBasedAlgorithm
   es_params: Any
-  info: dataset_lib.DatasetInfo
+  layout: Any
+  method: methods.Method
+  info: dataset_lib.DatasetInfo | None
   env_steps_per_generation: int
+  step_unit: str = "env-steps"
   candidates_per_chunk: int = 0
   validation: validation_lib.Validation | None = None
-  layout: dataset_lib.DatasetLayout | None = None
-  head: Any = None
-  method: str = "dataset"
   init_genome: Any = None
 
   def to_dataset(self, genome) -> dataset_lib.SyntheticDataset:
-    """An evolved pytree (any leading axes) as the dataset students train on."""
-    return genome if self.layout is None else self.layout.to_dataset(genome)
+    """An evolved pytree (any leading axes) as what the students train on."""
+    return self.layout.to_dataset(genome)
 
   def unravel(self, flat: jax.Array) -> dataset_lib.SyntheticDataset:
-    """A flat ES vector [num_dims] as a dataset."""
-    return self.to_dataset(self.strategy._unravel_solution(flat))
+    """A flat ES vector [num_dims] as what the students train on."""
+    return self.to_dataset(self.unflatten(flat))
 
-
-def load_obs_stats(config: ml_collections.ConfigDict, obs_size: int):
-  """(obs_mean [obs], obs_var [obs]) for constant normalisation, else (None, None): from
-  config.dataset.obs_stats, or for MinAtar games without one the authors' statistics that ship
-  with hades (`hades.minatar_stats`)."""
-  if config.dataset.normalization != "constant":
-    return None, None
-  path = config.dataset.obs_stats
-  spec = tasks.get_task(config.task)
-  if not path and spec.minatar:
-    return minatar_stats.load_obs_stats(spec.env_id)
-  if not path:
-    raise ConfigError("constant normalization needs config.dataset.obs_stats: an .npz with "
-                      "obs_mean and obs_var (e.g. one of the paper's D4 dataset files)")
-  try:
-    with np.load(path, allow_pickle=False) as f:
-      mean, var = np.asarray(f["obs_mean"], np.float32), np.asarray(f["obs_var"], np.float32)
-  except (OSError, KeyError, ValueError) as e:
-    raise ConfigError(f"cannot read obs_mean/obs_var from {path}: {e}") from None
-  if mean.shape != (obs_size,) or var.shape != (obs_size,):
-    raise ConfigError(f"obs stats in {path} have shape {mean.shape}, task {config.task} needs "
-                      f"({obs_size},)")
-  return mean, var
-
-
-def control_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
-  """The control families' (brax, gymnax) parts: env, student, rollout evaluation."""
-  task = config.task
-  env = tasks.make_env(task, config.env.backend, config.env.episode_length)
-  obs_size, act_size = int(env.observation_size), int(env.action_size)
-  settings = student_lib.StudentSettings.for_task(task, config.student)
-  head = tasks.make_head(task, config.dataset.labels)
-  student = student_lib.make_student(obs_size, act_size, settings, head)
-  obs_mean, obs_var = load_obs_stats(config, obs_size)
-  evaluate = rollout.make_evaluate(env, student.policy, config.eval.num_envs,
-                                   config.eval.num_steps, config.dataset.normalization,
-                                   obs_mean, obs_var, head=head)
-  info = dataset_lib.DatasetInfo(task, config.env.backend, config.dataset.normalization,
-                                 obs_mean, obs_var, labels=config.dataset.labels)
-  return types.TaskParts(obs_size, act_size, student, evaluate, info,
-                         config.eval.num_envs * config.eval.num_steps)
+  def unflatten(self, flat: jax.Array):
+    """A flat ES vector [num_dims] as the genome pytree (evosax's own ravel of the template)."""
+    return flatten_util.ravel_pytree(self.layout.template)[1](flat)
 
 
 def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
-  """The family's student, evaluation and dataset info: the one place `build` depends on the
-  task family (see `types.TaskParts`)."""
-  if tasks.get_task(config.task).family == "supervised":
-    return supervised.make_task_parts(config)
-  return control_parts(config)
+  """The student, evaluation and dataset info of the config's task, from its family."""
+  spec, family = tasks.lookup(config.task)
+  return family.make_task_parts(spec, config)
 
 
 def build(config: ml_collections.ConfigDict) -> Components:
   """Builds student, BC, evaluation, fitness and strategy from a resolved config."""
-  task = config.task
-  parts = make_task_parts(config)
-  obs_size, act_size, student = parts.obs_size, parts.act_size, parts.student
-  settings, head, evaluate = student.settings, student.head, parts.evaluate
-  train, init_genome = student.train, None
-  if config.method == "params":  # Neuroevolution: the genome is the student (no BC).
-    layout = neuroevolution.make_layout(student.init_params)
-    train, init_genome = neuroevolution.identity_train, neuroevolution.make_init_genome(
-        student.init_params)
-  else:
-    layout = dataset_lib.make_layout(config.dataset.size, obs_size, act_size,
-                                     config.dataset.labels, head.discrete, parts.base,
-                                     parts.coarse_states)
+  spec, family = tasks.lookup(config.task)
+  parts = family.make_task_parts(spec, config)
+  method = methods.get_method(config.method)
+  genome = method.make_genome(config, parts)
+  layout, student = genome.layout, parts.student
   # The ES's students: the dataset's own, or narrower (cheaper) ones (hades.fitness_width).
-  fitness_init, fitness_train, fitness_evaluate = student.init_params, train, evaluate
+  fitness_init, fitness_train, fitness_evaluate = student.init_params, genome.train, parts.evaluate
   if config.hades.fitness_width:
-    proxy_parts = make_task_parts(
-        config_lib.resolve_config(config, {"student.width": config.hades.fitness_width}))
-    fitness_init, fitness_train = proxy_parts.student.init_params, proxy_parts.student.train
-    fitness_evaluate = proxy_parts.evaluate
+    proxy = family.make_task_parts(
+        spec, config_lib.resolve_config(config, {"student.width": config.hades.fitness_width}))
+    fitness_init, fitness_train = proxy.student.init_params, proxy.student.train
+    fitness_evaluate = proxy.evaluate
   fitness = fitness_lib.make_population_fitness(
       fitness_init, fitness_train, fitness_evaluate, config.hades.mode,
       config.hades.num_students, config.hades.student_reduce)
@@ -162,16 +112,21 @@ def build(config: ml_collections.ConfigDict) -> Components:
     return fitness(layout.to_dataset(genomes), key, fixed_params)
 
   strategy, es_params = strategy_lib.make_strategy(config.es, layout.template)
+  unravel = flatten_util.ravel_pytree(layout.template)[1]
   validation = validation_lib.make_validation(
-      student.init_params, train, evaluate,
-      lambda flat: layout.to_dataset(strategy._unravel_solution(flat)),
+      student.init_params, genome.train, parts.evaluate,
+      lambda flat: layout.to_dataset(unravel(flat)),
       config.validation.every_generations, config.es.num_generations,
       config.validation.num_students, config.validation.std_penalty)
-  steps = config.es.population_size * config.hades.num_students * parts.eval_steps
-  components = Components(task, obs_size, act_size, settings, student.init_params,
-                          population_fitness, strategy, es_params, parts.info, steps,
-                          config.es.candidates_per_chunk, validation, layout, head,
-                          config.method, init_genome)
+  components = Components(
+      task=spec.name, obs_size=parts.obs_size, act_size=parts.act_size,
+      student=student.settings, head=student.head, init_params=student.init_params,
+      population_fitness=population_fitness, strategy=strategy, es_params=es_params,
+      layout=layout, method=method, info=parts.info,
+      env_steps_per_generation=(config.es.population_size * config.hades.num_students
+                                * parts.eval_steps),
+      step_unit=family.step_unit, candidates_per_chunk=config.es.candidates_per_chunk,
+      validation=validation, init_genome=genome.init_genome)
   sharding.chunk_shape(config.es.population_size, components.candidates_per_chunk,
                        sharding.make_mesh())
   return components

@@ -120,6 +120,24 @@ def acrobot_frame(obs, size: int = 240) -> np.ndarray:
   return np.asarray(image, np.uint8)
 
 
+def pendulum_frame(obs, size: int = 240) -> np.ndarray:
+  """Draws Pendulum from obs [3] = (cos t, sin t, dt); t = 0 is upright (the goal).
+
+  Returns:
+    uint8 RGB image [size, size, 3].
+  """
+  c, s = (float(v) for v in np.asarray(obs, np.float32).reshape(3)[:2])
+  image = Image.new("RGB", (size, size), BACKGROUND)
+  draw = ImageDraw.Draw(image)
+  centre, length = size / 2, size * 0.4
+  tip = (centre + s * length, centre - c * length)
+  draw.line([(centre, centre - length), (centre, centre - length * 1.1)], fill=GRID_LINE,
+            width=2)
+  draw.line([(centre, centre), tip], fill=PALETTE[1], width=8)
+  draw.ellipse([centre - 5, centre - 5, centre + 5, centre + 5], fill=PALETTE[8])
+  return np.asarray(image, np.uint8)
+
+
 def unnormalize(states, obs_mean, obs_var) -> np.ndarray:
   """states [..., obs] in normalised space -> raw observation units."""
   return (np.asarray(states, np.float32) * np.sqrt(np.asarray(obs_var, np.float32) + _EPS)

@@ -1,4 +1,4 @@
-"""Gymnax discrete-action environments behind the same un-batched interface as the Brax envs.
+"""Gymnax environments behind the same un-batched interface as the Brax envs.
 
 `GymnaxEnv.reset(key) -> GymnaxState` and `GymnaxEnv.step(state, action) -> GymnaxState` mirror
 `tasks.make_env`: `state.obs` is the flattened observation the policy sees, `state.done` is 1.0
@@ -31,6 +31,7 @@ GYMNAX_IDS = {
     "asterix": "Asterix-MinAtar",
     "freeway": "Freeway-MinAtar",
     "seaquest": "Seaquest-MinAtar",
+    "pendulum": "Pendulum-v1",
 }
 
 # Observation channels of the (10, 10, C) MinAtar grids, in channel order.
@@ -67,10 +68,6 @@ def resolve_env_id(name: str) -> str:
   raise ConfigError(f"unknown gymnax environment {name!r}; known: {known}")
 
 
-def is_minatar(env_id: str) -> bool:
-  return resolve_env_id(env_id).endswith("-MinAtar")
-
-
 @struct.dataclass
 class GymnaxState:
   """One environment's state (vmap for a batch).
@@ -102,21 +99,29 @@ class GymnaxEnv:
   """A gymnax environment with Brax-like auto-resetting `reset`/`step` (module docstring).
 
   Attributes:
-    env_id: gymnax id, e.g. 'Breakout-MinAtar'.
+    env_id: gymnax id, e.g. 'Breakout-MinAtar' (a user's environment: its task name).
     env: the gymnax environment; params: its EnvParams (time limit possibly overridden).
     obs_shape: raw observation shape, e.g. (10, 10, 4).
     observation_size: flattened observation size.
-    num_actions, action_size: number of discrete actions.
+    num_actions: number of discrete actions (0: continuous actions).
+    action_size: discrete: the number of actions; continuous: the action's dimensions.
     episode_length: the time limit (max_steps_in_episode).
   """
 
-  def __init__(self, env_id: str, episode_length: int | None = None):
+  def __init__(self, env_id: str, episode_length: int | None = None, env_and_params=None):
+    """`env_and_params`: (a gymnax-API environment, its params) of a user's task; None: the
+    gymnax registry's environment `env_id`."""
     # Imported here: gymnax creates arrays at import, which starts the XLA backend, and the
     # launchers must choose devices (jax.distributed, CPU device count) after their imports.
     import gymnax
+    from gymnax.environments import spaces
 
-    self.env_id = resolve_env_id(env_id)
-    self.env, params = gymnax.make(self.env_id)
+    if env_and_params is None:
+      self.env_id = resolve_env_id(env_id)
+      self.env, params = gymnax.make(self.env_id)
+    else:
+      self.env_id = env_id
+      self.env, params = env_and_params
     if episode_length is not None:
       if int(episode_length) < 1:
         raise ConfigError(f"episode_length must be >= 1, got {episode_length}")
@@ -125,8 +130,15 @@ class GymnaxEnv:
     self.episode_length = int(params.max_steps_in_episode)
     self.obs_shape = tuple(int(d) for d in self.env.observation_space(params).shape)
     self.observation_size = math.prod(self.obs_shape)
-    self.num_actions = int(self.env.num_actions)
-    self.action_size = self.num_actions
+    space = self.env.action_space(params)
+    if isinstance(space, spaces.Discrete):
+      self.num_actions = int(space.n)
+      self.action_size = self.num_actions
+      self._action_shape = None
+    else:
+      self.num_actions = 0
+      self._action_shape = tuple(int(d) for d in space.shape)
+      self.action_size = math.prod(self._action_shape)
 
   @property
   def num_channels(self) -> int:
@@ -149,9 +161,13 @@ class GymnaxEnv:
                        steps=jnp.zeros((), jnp.int32))
 
   def step(self, state: GymnaxState, action: jax.Array) -> GymnaxState:
-    """Takes discrete `action` (int32 []); auto-resets when the episode ends (gymnax does it)."""
+    """Takes `action` (discrete: int32 []; continuous: float32 [action_size]); auto-resets when
+    the episode ends (gymnax does it)."""
     key, step_key = jax.random.split(state.key)
-    action = jnp.asarray(action, jnp.int32)
+    if self._action_shape is None:
+      action = jnp.asarray(action, jnp.int32)
+    else:
+      action = jnp.reshape(jnp.asarray(action, jnp.float32), self._action_shape)
     obs, env_state, reward, terminated, truncated, _ = self.env.step(
         step_key, state.env_state, action, self.params)
     terminated = jnp.asarray(terminated, bool)

@@ -45,7 +45,6 @@ class ParamsLayout:
   """
 
   template: Any
-  labels: str = "n/a"
 
   @property
   def size(self) -> int:

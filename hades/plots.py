@@ -10,7 +10,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from hades import errors  # noqa: E402
 
 # Observation feature names of the planar tasks (MuJoCo/Gym order; Brax uses the same layout).
 _PLANAR = ["rootz", "rooty"]
@@ -101,41 +100,3 @@ def plot_dataset(states: np.ndarray, actions: np.ndarray, task: str, path: str) 
   fig.tight_layout()
   fig.savefig(path)
   plt.close(fig)
-
-
-def plot_any_dataset(dataset, info, path: str, start=None) -> None:
-  """A task's dataset picture: MinAtar states as the game frames they encode (channels as
-  colours, grouped by action label; the paper's interpretability figure), supervised images as
-  a grid by class next to `start` ([D, obs] the images the ES started from; default: the class
-  means of `info.data_dir` when readable), any other task's as heat-maps (`plot_dataset`)."""
-  from hades import drawing
-  from hades import gymnax_env
-  from hades import tasks
-
-  spec = tasks.get_task(info.task)
-  states, actions = np.asarray(dataset.states), np.asarray(dataset.actions)
-  if spec.family == "supervised":
-    from hades import image_data
-
-    labels = actions.argmax(-1)
-    if start is None and info.data_dir:
-      try:
-        data = image_data.load(info.data_dir)
-        start = image_data.class_means(data.train_images, data.train_labels,
-                                       data.num_classes)[labels]
-      except errors.InputError:
-        start = None
-    names = image_data.FASHION_MNIST_CLASSES if info.task == "fashion_mnist" else None
-    drawing.plot_image_dataset(
-        states, labels, path, names, start,
-        title=f"distilled {info.task} dataset ({len(states)} images, {info.labels} labels)")
-    return
-  if spec.minatar:
-    env = tasks.make_env(info.task)
-    labels = actions.argmax(-1) if info.labels == "fixed" else actions  # Logits: soft labels.
-    drawing.plot_minatar_dataset(
-        states, labels, env.num_channels, env.action_names, path, info.obs_mean, info.obs_var,
-        channel_names=gymnax_env.MINATAR_CHANNELS.get(spec.env_id),
-        title=f"distilled {info.task} dataset ({len(states)} states, {info.labels} labels)")
-    return
-  plot_dataset(states, actions, info.task, path)

@@ -55,6 +55,7 @@ class GenerationStats:
   eta_s: float
   validated: float = math.nan  # Best validation return of the ES mean so far (nan: none yet).
   validated_generation: int = 0
+  step_unit: str = "env-steps"  # What env_steps_per_s counts (the task family's unit).
 
   def _validated(self, digits: int) -> str:
     if not math.isfinite(self.validated):
@@ -64,7 +65,7 @@ class GenerationStats:
   def summary(self) -> str:
     m, mx, b = (format_score(x, 1) for x in (self.fitness_mean, self.fitness_max, self.best))
     return (f"fitness mean {m} max {mx} | best {b} | {self._validated(1)}"
-            f"{format_rate(self.env_steps_per_s)} env-steps/s | "
+            f"{format_rate(self.env_steps_per_s)} {self.step_unit}/s | "
             f"{self.sec_per_generation:.2f} s/gen")
 
   def compact(self) -> str:

@@ -17,8 +17,6 @@ never touched (`hades.workdir`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import os
 import signal
 import threading
@@ -32,14 +30,13 @@ import numpy as np
 
 import checkpoints
 from hades import config as config_lib
-from hades import dataset as dataset_lib
 from hades import distill as distill_lib
-from hades import evaluation
 from hades import memo
 from hades import metrics_log as metrics_log_lib
-from hades import neuroevolution
+from hades import methods
 from hades import progress as progress_lib
 from hades import sharding
+from hades import files
 from hades import workdir as workdir_lib
 from hades.errors import ConfigError
 
@@ -169,17 +166,8 @@ class _Run:
         self.metrics_log.close()
     self.progress.end_task(self.task)
     took = progress_lib.format_duration(summary["wall_time"])
-    fmt = lambda x: progress_lib.format_score(x, 1)  # noqa: E731
-    if self.components.method == "params":
-      self.log(f"[{self.task}] done in {took}: evolved policy returns "
-               f"{fmt(summary['return_mean'])} +- {fmt(summary['return_std'])} (over "
-               f"{summary['num_students']} rollouts); its initial weights gave "
-               f"{fmt(summary['initial_policy_return'])}")
-    else:
-      self.log(f"[{self.task}] done in {took}: distilled dataset trains fresh students to "
-               f"{fmt(summary['return_mean'])} +- {fmt(summary['return_std'])} (over "
-               f"{summary['num_students']} students); the ES's starting dataset gives "
-               f"{fmt(summary['zero_dataset_return'])}")
+    self.log(f"[{self.task}] done in {took}: "
+             f"{self.components.method.summary_line(summary)}")
     return summary
 
   def restore(self, resume: str) -> tuple[distill_lib.DistillState, int]:
@@ -225,7 +213,7 @@ class _Run:
     back to `done`); process 0 only."""
     if not self.writer:
       return
-    workdir_lib.write_json(os.path.join(self.workdir, "config.json"), self.config.to_dict(),
+    files.write_json(os.path.join(self.workdir, "config.json"), self.config.to_dict(),
                            sort_keys=True)
     self.metrics_log = metrics_log_lib.MetricsLog(self.workdir, self.task, self.config.log,
                                                   self.config.to_dict(), done)
@@ -244,21 +232,10 @@ class _Run:
     for n in set(plan) - set(self.runs):
       self.runs[n] = distill_lib.make_distill_run(self.step, n)
     runs = self.runs
-    layout = components.layout
-    actions = (f"{components.act_size} actions, {layout.labels} labels"
-               if components.head is not None and components.head.discrete
-               else f"act {components.act_size}")
-    if components.method == "params":
-      what = (f"evolving the student's {layout.size} weights (obs {components.obs_size}, "
-              f"{actions}), {config.hades.num_students} rollout(s) per candidate")
-    else:
-      what = (f"distilling D={layout.template.size} (obs {components.obs_size}, {actions}), "
-              f"HaDES-{config.hades.mode[0].upper()} x{config.hades.num_students} students")
-      if config.hades.fitness_width:
-        what += f" of width {config.hades.fitness_width} (dataset's: {config.student.width})"
+    what = components.method.describe(components, config)
     self.log(f"[{self.task}] {what} with {config.es.strategy} popsize "
              f"{config.es.population_size}, {self.num_gens} generations, "
-             f"{components.env_steps_per_generation} env steps/generation, on "
+             f"{components.env_steps_per_generation} {components.step_unit}/generation, on "
              f"{jax.device_count()} {jax.devices()[0].platform} device(s)")
     if jax.process_count() > 1:
       for run in runs.values():
@@ -296,7 +273,7 @@ class _Run:
             self.task, done, self.num_gens, last["fitness/mean"], last["fitness/max"],
             last["fitness/best"], last["env_steps_per_s"], dt / chunk,
             (self.num_gens - done) * sec_per_gen, last.get("validation/best_return", float("nan")),
-            last.get("validation/best_generation", 0)))
+            last.get("validation/best_generation", 0), components.step_unit))
         if stop.signal and done < self.num_gens:
           raise Interrupted(f"[{self.task}] stopped by signal {stop.signal} at generation "
                             f"{done}; checkpoint saved, run the same command again to resume")
@@ -321,18 +298,21 @@ class _Run:
     return rows
 
   def write_results(self, state) -> dict:
-    """The run's result file and summary.json (with the run's timing and config hash)."""
-    if self.components.method == "params":
-      summary = self._write_policy(state)
-    else:
-      summary = self._write_dataset(state)
+    """The run's result file (the method's) and summary.json (with timing and config hash)."""
+    components = self.components
+    outcome = methods.Outcome(
+        final=distill_lib.mean_dataset(components, state),
+        validated=distill_lib.validated_dataset(components, state),
+        best=distill_lib.best_dataset(components, state),
+        start=distill_lib.zero_dataset(components), selection=self._selection(state))
+    summary = components.method.write_results(self.config, components, outcome,
+                                              self.workdir if self.writer else None, self.hash)
     summary.update(generations=self.num_gens, config_hash=self.hash,
                    wall_time=time.time() - self.t_start,
                    sec_per_generation=self.sec_per_generation,
-                   env_steps_per_generation=self.components.env_steps_per_generation)
+                   env_steps_per_generation=components.env_steps_per_generation)
     if self.writer:
-      with open(os.path.join(self.workdir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+      files.write_json(os.path.join(self.workdir, "summary.json"), summary)
       self.metrics_log.log_summary(summary)
     return summary
 
@@ -347,51 +327,3 @@ class _Run:
             "validation_score": float(vstate.best_score),
             "validation_std_penalty": self.components.validation.std_penalty,
             "validation_students": self.components.validation.num_students}
-
-  def _write_policy(self, state) -> dict:
-    """Neuroevolution: policy.npz (the selected weights) and their rollout scores."""
-    validated = distill_lib.validated_dataset(self.components, state)
-    params = (distill_lib.mean_dataset(self.components, state) if validated is None
-              else validated)
-    return neuroevolution.write_results(self.config, self.components, params,
-                                        self._selection(state),
-                                        self.workdir if self.writer else None, self.hash)
-
-  def _write_dataset(self, state) -> dict:
-    """dataset.npz and its scores (fresh students on it).
-
-    dataset.npz's states/actions are the best-validated ES mean (the final mean when validation
-    is off); the final mean (final_states/final_actions) and the best candidate ever evaluated
-    (best_states/best_actions) and the ES's starting dataset (start_states/start_actions, e.g.
-    class means) ride along. The summary scores both means and the start.
-    """
-    config, components = self.config, self.components
-    zero = distill_lib.zero_dataset(components)
-    final_mean = distill_lib.mean_dataset(components, state)
-    validated = distill_lib.validated_dataset(components, state)
-    best = distill_lib.best_dataset(components, state)
-    selection = self._selection(state)
-    dataset = final_mean if validated is None else validated
-    if self.writer:
-      dataset_lib.save(os.path.join(self.workdir, "dataset.npz"), dataset,
-                       dataclasses.replace(components.info,
-                                           source=os.path.abspath(self.workdir)),
-                       best_states=best.states, best_actions=best.actions,
-                       final_states=final_mean.states, final_actions=final_mean.actions,
-                       start_states=zero.states, start_actions=zero.actions,
-                       generations=np.asarray(self.num_gens), config_hash=np.array(self.hash),
-                       **{k: np.asarray(v) for k, v in selection.items()})
-    final = config.final_eval
-    score = evaluation.shared_dataset_scorer(
-        self.task, components.info, components.student, final.num_students,
-        final.num_envs or config.eval.num_envs, final.num_steps)
-    summary = score(dataset, config.seed + 1)
-    summary.update(selection)
-    if validated is not None:
-      same = all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(validated),
-                                                      jax.tree.leaves(final_mean)))
-      final_scores = summary if same else score(final_mean, config.seed + 1)
-      summary["final_mean_return_mean"] = final_scores["return_mean"]
-      summary["final_mean_return_std"] = final_scores["return_std"]
-    summary["zero_dataset_return"] = score(zero, config.seed + 1)["return_mean"]
-    return summary

@@ -13,7 +13,6 @@ from typing import Any
 from hades import bc
 from hades import classifier
 from hades import policy as policy_lib
-from hades import tasks
 from hades import types
 
 
@@ -41,15 +40,15 @@ class StudentSettings:
   conv_stride: int = 1
 
   @classmethod
-  def for_task(cls, task: str, overrides: Mapping[str, Any] | None = None) -> StudentSettings:
-    """The paper's student (the task's own, `TaskSpec.student`, e.g. the supervised CNN)
-    updated with `overrides` (unknown keys ignored: a run's `config.student` or flags);
-    bc_steps <= 0 becomes the task's default."""
+  def for_task(cls, spec, overrides: Mapping[str, Any] | None = None) -> StudentSettings:
+    """The paper's student (the task's own, `spec.student`, e.g. the supervised CNN) updated
+    with `overrides` (unknown keys ignored: a run's `config.student` or flags); bc_steps <= 0
+    becomes the task's default `spec.bc_steps` (spec: a `families.base.TaskSpec`)."""
     names = {f.name for f in dataclasses.fields(cls)}
-    values = {**dict(tasks.get_task(task).student), **dict(overrides or {})}
+    values = {**dict(spec.student), **dict(overrides or {})}
     settings = cls(**{k: v for k, v in values.items() if k in names})
     if settings.bc_steps <= 0:
-      settings = dataclasses.replace(settings, bc_steps=tasks.get_task(task).bc_steps)
+      settings = dataclasses.replace(settings, bc_steps=spec.bc_steps)
     return settings
 
   def to_dict(self) -> dict:

@@ -13,7 +13,8 @@ random real images, or zeros ('noise'); the ES mean starts at zero, i.e. at the 
 `config.data.genome_upsample` k > 1 the offset is evolved on a (side / k)^2 grid and upsampled
 (`make_upsample`): k^2 times fewer numbers for the ES's gradient estimate to cover.
 
-Scoring a final dataset trains fresh students and reports their accuracy on the test files.
+The family itself (task parts, the scorer of a final dataset on the test files, baselines) is
+`hades.families.supervised`.
 """
 
 from __future__ import annotations
@@ -25,15 +26,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
-from hades import bc
 from hades import dataset as dataset_lib
-from hades import fitness as fitness_lib
 from hades import image_data
-from hades import student as student_lib
-from hades import tasks
 from hades import types
 from hades.errors import ConfigError
 
@@ -42,7 +38,7 @@ METRICS = ("accuracy", "cross_entropy")
 LEARNED_LABEL_LOGIT = 4.0
 
 
-def _compact(images: np.ndarray) -> jax.Array:
+def compact(images: np.ndarray) -> jax.Array:
   """Images as uint8 when they are whole multiples of 1/255 (a quarter of the memory in the
   compiled program), else float32."""
   as_bytes = np.round(images * 255.0)
@@ -51,7 +47,7 @@ def _compact(images: np.ndarray) -> jax.Array:
   return jnp.asarray(images, jnp.float32)
 
 
-def _to_pixels(x: jax.Array) -> jax.Array:
+def to_pixels(x: jax.Array) -> jax.Array:
   return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x
 
 
@@ -65,7 +61,7 @@ def make_scores(policy: types.Policy, images: np.ndarray, labels: np.ndarray,
   """Returns scores(params, key) -> (accuracy [], cross_entropy []) of one student on
   `batch_size` of the images [N, P] (labels [N]) drawn without replacement with `key`, or on
   all of them (batch_size 0 or >= N; `key` unused). Scored in chunks of <= 1024 images."""
-  images, labels = _compact(images), jnp.asarray(labels, jnp.int32)
+  images, labels = compact(images), jnp.asarray(labels, jnp.int32)
   n = int(images.shape[0])
   batch = n if batch_size <= 0 or batch_size >= n else batch_size
   chunk = _chunk(batch)
@@ -77,7 +73,7 @@ def make_scores(policy: types.Policy, images: np.ndarray, labels: np.ndarray,
       x, y = x[idx], y[idx]
 
     def one_chunk(xy):
-      logits, _ = policy.apply(params, _to_pixels(xy[0]))
+      logits, _ = policy.apply(params, to_pixels(xy[0]))
       logp = jax.nn.log_softmax(logits, axis=-1)
       hits = jnp.sum(jnp.argmax(logits, -1) == xy[1])
       return hits, -jnp.sum(jnp.take_along_axis(logp, xy[1][:, None], -1))
@@ -146,130 +142,3 @@ def make_upsample(input_size: int, factor: int) -> tuple[int, Any] | None:
     return grid.reshape(lead + (input_size,))
 
   return coarse * coarse, decode
-
-
-def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
-  """The supervised family's parts for `distill.build`: CNN student, held-out scorer, base."""
-  data = load_data(config.data)
-  ipc = images_per_class(config.dataset.size, data.num_classes)
-  settings = student_lib.StudentSettings.for_task(config.task, config.student)
-  head = tasks.make_head(config.task, config.dataset.labels)
-  student = student_lib.make_student(data.input_size, data.num_classes, settings, head)
-  evaluate = make_evaluate(student.policy, data.heldout_images, data.heldout_labels,
-                           config.data.fitness_batch, config.data.metric)
-  start = labelled(image_data.initial_images(data, ipc, config.data.init, config.seed),
-                   data.num_classes, config.dataset.labels)
-  base = (dataset_lib.SyntheticDataset(start.states, start.actions[:, :0])
-          if config.dataset.labels == "fixed" else start)
-  info = dataset_lib.DatasetInfo(config.task, normalization="none",
-                                 labels=config.dataset.labels,
-                                 data_dir=os.path.abspath(config.data.dir))
-  batch = config.data.fitness_batch
-  scored = data.heldout_images.shape[0] if batch <= 0 else min(batch,
-                                                                data.heldout_images.shape[0])
-  return types.TaskParts(data.input_size, data.num_classes, student, evaluate, info, scored,
-                         jax.tree.map(np.asarray, base),
-                         make_upsample(data.input_size, config.data.genome_upsample))
-
-
-def make_dataset_scorer(task: str, info: dataset_lib.DatasetInfo,
-                        student: Mapping[str, Any] | student_lib.StudentSettings | None = None,
-                        num_students: int = 8):
-  """Returns score(dataset, seed) -> summary: `num_students` fresh students trained on the
-  dataset, tested on the whole test set of `info.data_dir`. The summary has
-  test_accuracy_mean / _std (fractions; also as return_mean / return_std, the family-blind
-  names), per_student, test_cross_entropy, bc_loss and the settings."""
-  task = tasks.resolve_task(task)
-  if not isinstance(student, student_lib.StudentSettings):
-    student = student_lib.StudentSettings.for_task(task, student)
-  num_classes = tasks.get_task(task).num_actions
-  _, _, test_images, test_labels = image_data.read_directory(
-      os.path.abspath(info.data_dir or image_data.DEFAULT_DIR), num_classes)
-  built = student_lib.make_student(test_images.shape[1], num_classes, student,
-                                   tasks.make_head(task, info.labels))
-  evaluate = make_evaluate(built.policy, test_images, test_labels)
-  eval_fn = jax.jit(fitness_lib.make_dataset_eval(built.init_params, built.train, evaluate,
-                                                  num_students))
-
-  def score(dataset: dataset_lib.SyntheticDataset, seed: int = 0) -> dict:
-    dataset_lib.check_fits(dataset, test_images.shape[1], num_classes, f"dataset for {task}")
-    dataset = dataset_lib.to_host(dataset)
-    results, loss = jax.device_get(eval_fn(dataset, jax.random.key(seed)))
-    summary = fitness_lib.summarize(results)
-    summary.update(test_accuracy_mean=summary["return_mean"],
-                   test_accuracy_std=summary["return_std"], task=task,
-                   dataset_size=int(dataset.size), num_students=num_students, seed=seed,
-                   student=student.to_dict(), bc_loss=float(loss.mean()),
-                   data_dir=info.data_dir, test_images=int(test_images.shape[0]))
-    return summary
-
-  return score
-
-
-def make_full_train_scorer(task: str, info: dataset_lib.DatasetInfo,
-                           student: student_lib.StudentSettings, num_students: int = 8,
-                           batch_size: int = 256):
-  """Returns score(seed) -> summary of the full-training-set baseline: fresh students trained
-  with the same student, optimiser and number of steps on minibatches of `batch_size` real
-  training images (all of them, held-out split included), tested like `make_dataset_scorer`."""
-  num_classes = tasks.get_task(task).num_actions
-  images, labels, test_images, test_labels = image_data.read_directory(
-      os.path.abspath(info.data_dir or image_data.DEFAULT_DIR), num_classes)
-  built = student_lib.make_student(images.shape[1], num_classes, student,
-                                   tasks.make_head(task, "fixed"))
-  n = images.shape[0]
-
-  def batch_fn(data_and_key, step):
-    (x, y), key = data_and_key
-    idx = jax.random.randint(jax.random.fold_in(key, step), (batch_size,), 0, n)
-    return dataset_lib.SyntheticDataset(_to_pixels(x[idx]), jax.nn.one_hot(y[idx], num_classes))
-
-  train = bc.make_train(bc.make_bc_loss(built.policy, built.head), student.bc_steps,
-                        student.learning_rate, student.max_grad_norm, student.optimizer,
-                        batch_fn)
-  evaluate = make_evaluate(built.policy, test_images, test_labels)
-  eval_fn = jax.jit(fitness_lib.make_dataset_eval(built.init_params, train, evaluate,
-                                                  num_students))
-
-  def score(seed: int = 0) -> dict:
-    key = jax.random.key(seed)
-    everything = ((_compact(images), jnp.asarray(labels, jnp.int32)),
-                  jax.random.fold_in(key, 1))
-    results, _ = jax.device_get(eval_fn(everything, key))
-    summary = fitness_lib.summarize(results)
-    return {"test_accuracy_mean": summary["return_mean"],
-            "test_accuracy_std": summary["return_std"], "per_student": summary["per_student"],
-            "training_images": int(n), "batch_size": batch_size,
-            "bc_steps": student.bc_steps}
-
-  return score
-
-
-def evaluate_with_baselines(dataset: dataset_lib.SyntheticDataset, info: dataset_lib.DatasetInfo,
-                            student: Mapping[str, Any] | None = None, num_students: int = 8,
-                            seed: int = 0, validation_size: int = 5000,
-                            full_train_batch: int = 256, baselines: bool = True) -> dict:
-  """Test accuracy of `num_students` fresh students on `dataset`, and in the same run the
-  standard baselines with the same students and steps: random real images (same images per
-  class), class means, and the full training set (`make_full_train_scorer`; skipped when
-  full_train_batch <= 0)."""
-  settings = student_lib.StudentSettings.for_task(info.task, student)
-  score = make_dataset_scorer(info.task, info, settings, num_students)
-  result = score(dataset, seed)
-  if not baselines:
-    return result
-  data = load_data({"dir": info.data_dir or image_data.DEFAULT_DIR,
-                    "validation_size": validation_size})
-  ipc = max(1, int(dataset.size) // data.num_classes)
-  result["images_per_class"] = ipc
-  found = {}
-  for init in ("random_real", "class_means"):
-    images = image_data.initial_images(data, ipc, init, seed)
-    summary = score(labelled(images, data.num_classes, info.labels), seed)
-    found[init] = {k: summary[k] for k in ("test_accuracy_mean", "test_accuracy_std",
-                                           "per_student")}
-  if full_train_batch > 0:
-    found["full_train"] = make_full_train_scorer(
-        info.task, info, settings, num_students, full_train_batch)(seed)
-  result["baselines"] = found
-  return result

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 
 import ml_collections
 
 import checkpoints
 from hades import config as config_lib
+from hades import files
+from hades import methods
 from hades.errors import InputError
 
 # What a run may write into its workdir (`outputs` says which of these a given config writes).
@@ -36,32 +37,13 @@ def is_run_config(saved) -> bool:
 def outputs(saved: Mapping) -> tuple[str, ...]:
   """The names a run of the resolved config `saved` (a dict) writes into its workdir."""
   log = saved.get("log", {})
-  result = "policy.npz" if saved.get("method") == "params" else "dataset.npz"
-  names = ["config.json", "checkpoints", "metrics.jsonl", result, "summary.json"]
+  method = methods.METHODS.get(saved.get("method"), methods.METHODS["dataset"])
+  names = ["config.json", "checkpoints", "metrics.jsonl", method.result_file, "summary.json"]
   if log.get("tensorboard", False):
     names.append("tensorboard")
   if log.get("wandb", False):
     names.append("wandb_run_id")
   return tuple(names)
-
-
-def write_json(path: str, payload, sort_keys: bool = False) -> None:
-  """Writes `payload` as JSON to `path` atomically (a reader sees the old file or the new one)."""
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-  try:
-    with os.fdopen(fd, "w") as f:
-      json.dump(payload, f, indent=2, sort_keys=sort_keys)
-      f.flush()
-      os.fsync(f.fileno())
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions.
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
 
 
 def check_replaceable_json(path: str, keys: tuple[str, ...]) -> None:
@@ -99,7 +81,7 @@ def prepare(workdir: str, config: ml_collections.ConfigDict, resume: str = "auto
   Raises CheckpointError for the refusals, before any file is touched.
   """
   present = [n for n in OUTPUTS if os.path.lexists(os.path.join(workdir, n))]
-  saved = config_lib.read_config_json(workdir)
+  saved = files.read_config_json(workdir)
   if saved is not None and not is_run_config(saved):
     raise checkpoints.CheckpointError(
         f"{workdir}/config.json was not written by a hades run; hades will not touch it: use "
@@ -123,7 +105,7 @@ def prepare(workdir: str, config: ml_collections.ConfigDict, resume: str = "auto
           "--resume=auto or use another workdir (--overwrite replaces only a run of another "
           "config)")
     if saved is None:
-      write_json(os.path.join(workdir, "config.json"), config.to_dict(), sort_keys=True)
+      files.write_json(os.path.join(workdir, "config.json"), config.to_dict(), sort_keys=True)
     return
   what = ("a run of another config" + (" and its checkpoint" if resumable else "") +
           f" ({', '.join(diff[:5])} differ)")
@@ -138,7 +120,7 @@ def prepare(workdir: str, config: ml_collections.ConfigDict, resume: str = "auto
   # config.json is replaced last, in one step: until then the directory still says whose run
   # it holds, so an interrupted removal is finished by the next --overwrite.
   _remove(workdir, [n for n in outputs(saved) if n != "config.json"])
-  write_json(os.path.join(workdir, "config.json"), config.to_dict(), sort_keys=True)
+  files.write_json(os.path.join(workdir, "config.json"), config.to_dict(), sort_keys=True)
 
 
 def _remove(workdir: str, names: list[str]) -> None:

@@ -184,8 +184,11 @@ def print_configs(configs: dict) -> None:
 
 
 def task_workdir(workdir: str, task: str) -> str:
-  """WORKDIR/<task>, created; a clear error if it cannot be written."""
-  path = os.path.join(os.path.abspath(workdir), task)
+  """WORKDIR/<task> (a user's task 'module:name': WORKDIR/name), created; a clear error if it
+  cannot be written."""
+  from hades import tasks
+
+  path = os.path.join(os.path.abspath(workdir), tasks.folder(task))
   try:
     os.makedirs(path, exist_ok=True)
   except OSError as e:

@@ -49,6 +49,7 @@ def main(argv):
     raise common.InputError("--workdir is required (or use --dry_run)")
   common.setup_cpu_devices(configs.values())
   common.maybe_initialize_distributed()
+  from hades import files
   from hades import runner
   from hades import workdir as workdir_lib
 
@@ -76,7 +77,7 @@ def main(argv):
       results[name]["zero_dataset_return"] = summary.get(
           "zero_dataset_return", summary.get("initial_policy_return", float("nan")))
   total = time.time() - t0
-  workdir_lib.write_json(summary_path, {"tasks": results, "wall_time": total})
+  files.write_json(summary_path, {"tasks": results, "wall_time": total})
   print(f"=== all {len(names)} tasks done in {total / 60:.1f} min ===", file=sys.stderr)
   for name, r in results.items():
     print(f"  {name:<26} distilled {r['return_mean']:8.1f} +- {r['return_std']:6.1f}   "

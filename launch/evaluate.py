@@ -67,13 +67,13 @@ def main(argv):
                                                "learning_rate") if getattr(FLAGS, k) is not None}
   student.update(overrides)
   data = saved.get("data", {})
-  supervised_options = dict(data_dir=FLAGS.data_dir or data.get("dir"),
-                            validation_size=data.get("validation_size", 5000),
-                            full_train_batch=FLAGS.full_train_batch, baselines=FLAGS.baselines)
+  family_options = dict(data_dir=FLAGS.data_dir or data.get("dir"),
+                        validation_size=data.get("validation_size", 5000),
+                        full_train_batch=FLAGS.full_train_batch, baselines=FLAGS.baselines)
   result = evaluation.evaluate_dataset_file(
       FLAGS.dataset, task=FLAGS.task, normalization=FLAGS.normalization, student=student,
       backend=FLAGS.backend, num_students=FLAGS.num_students, num_envs=num_envs,
-      num_steps=FLAGS.num_steps, seed=FLAGS.seed, supervised_options=supervised_options)
+      num_steps=FLAGS.num_steps, seed=FLAGS.seed, family_options=family_options)
   text = json.dumps(result, indent=2)
   if FLAGS.output:
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
@@ -81,16 +81,7 @@ def main(argv):
       f.write(text + "\n")
   else:
     print(text)
-  if "test_accuracy_mean" in result:  # Supervised tasks.
-    lines = [f"{result['task']}: test accuracy {result['test_accuracy_mean']:.3f} +- "
-             f"{result['test_accuracy_std']:.3f} over {result['num_students']} students"]
-    lines += [f"  baseline {name}: {b['test_accuracy_mean']:.3f} +- {b['test_accuracy_std']:.3f}"
-              for name, b in result.get("baselines", {}).items()]
-    print("\n".join(lines), file=sys.stderr)
-    return
-  print(f"{result['task']}: {result['return_mean']:.1f} +- {result['return_std']:.1f} (std over students) over "
-        f"{result['num_students']} students, {result['episodes']} episodes", file=sys.stderr)
-
+  print(evaluation.describe_result(result), file=sys.stderr)
 
 if __name__ == "__main__":
   common.run(main)

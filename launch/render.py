@@ -56,7 +56,7 @@ def main(argv):
   outputs = []
   if FLAGS.agent == "specialist":
     task = tasks.resolve_task(FLAGS.task or "hopper")
-    dataset_path = os.path.join(workdir, task, "dataset.npz")
+    dataset_path = os.path.join(workdir, tasks.folder(task), "dataset.npz")
     output = FLAGS.output or os.path.join(os.path.dirname(dataset_path), "rollout.gif")
     outputs.append((task, output, render.render_dataset_student(
         dataset_path, output, seed=FLAGS.seed, **options)))
@@ -69,7 +69,7 @@ def main(argv):
       raise common.InputError("--output names one GIF: pick the task with --task")
     for task in chosen:
       view, seed_params, slot = workflow.generalist_policy(agent, params, slots, task)
-      output = FLAGS.output or os.path.join(workdir, task, "generalist.gif")
+      output = FLAGS.output or os.path.join(workdir, tasks.folder(task), "generalist.gif")
       outputs.append((task, output, render.render_policy(
           task, slot.info, view, seed_params, output, jax.random.key(FLAGS.seed), **options)))
   for task, output, info in outputs:

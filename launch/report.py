@@ -30,6 +30,7 @@ def main(argv):
   from hades import dataset as dataset_lib
   from hades import plots
   from hades import progress
+  from hades import tasks as tasks_lib
 
   fmt = lambda x: progress.format_score(x, 1)  # noqa: E731  (accuracies: 3 decimals)
 
@@ -53,7 +54,7 @@ def main(argv):
     dataset_path = os.path.join(tdir, "dataset.npz")
     if os.path.exists(dataset_path):
       dataset, info = dataset_lib.load(dataset_path)
-      plots.plot_any_dataset(dataset, info, os.path.join(tdir, "dataset.png"),
+      tasks_lib.plot_dataset(dataset, info, os.path.join(tdir, "dataset.png"),
                              start=dataset_lib.load_extra(dataset_path, "start_states"))
       section += [f"![dataset]({task}/dataset.png)", ""]
     summary_path = os.path.join(tdir, "summary.json")

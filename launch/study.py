@@ -86,8 +86,8 @@ def _transfer(run, workdir: str, settings, log) -> dict:
   student's compiled scorer is kept for the next runs (`evaluation.shared_dataset_scorer`)."""
   from hades import dataset as dataset_lib
   from hades import evaluation
+  from hades import files
   from hades import study as study_lib
-  from hades import workdir as workdir_lib
 
   final = run.config.final_eval
   with open(os.path.join(workdir, "summary.json")) as f:
@@ -110,7 +110,7 @@ def _transfer(run, workdir: str, settings, log) -> dict:
     scores[name] = scorer(dataset, key["seed"])
     log(f"[{run.name}] student {name}: {scores[name]['return_mean']:.1f} +- "
         f"{scores[name]['return_std']:.1f}")
-  workdir_lib.write_json(path, {"computed_from": key, "scores": scores})
+  files.write_json(path, {"computed_from": key, "scores": scores})
   return scores
 
 
@@ -130,6 +130,7 @@ def main(argv):
     raise common.InputError("--workdir is required (or use --dry_run)")
   common.setup_cpu_devices([run.config for run in runs])
   common.maybe_initialize_distributed()
+  from hades import files
   from hades import runner
   from hades import study_plots
   from hades import workdir as workdir_lib
@@ -161,7 +162,7 @@ def main(argv):
   summary.update(settings=settings.to_dict(), seeds=FLAGS.seeds, wall_time=time.time() - t0,
                  runs={name: {k: r[k] for k in ("return_mean", "return_std", "wall_time")}
                        for name, r in results.items()})
-  workdir_lib.write_json(os.path.join(root, "study.json"), summary)
+  files.write_json(os.path.join(root, "study.json"), summary)
   with open(os.path.join(root, "study.md"), "w") as f:
     f.write(study_lib.markdown(summary))
   for task in tasks:

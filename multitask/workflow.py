@@ -15,9 +15,9 @@ import ml_collections
 import numpy as np
 
 import checkpoints
-from hades import config as config_lib
 from hades import dataset as dataset_lib
 from hades import evaluation
+from hades import files
 from hades import tasks as tasks_lib
 from hades import workdir as workdir_lib
 from hades.errors import InputError
@@ -42,7 +42,7 @@ def load_task_datasets(workdir: str, names: list[str]) -> tuple[dict, dict, dict
   datasets, students, num_envs = {}, {}, {}
   for name in names:
     task = tasks_lib.resolve_task(name)
-    path = os.path.join(workdir, task, "dataset.npz")
+    path = os.path.join(workdir, tasks_lib.folder(task), "dataset.npz")
     datasets[task] = dataset_lib.load(path)
     if datasets[task][1].task != task:
       raise dataset_lib.DatasetFileError(
@@ -145,7 +145,7 @@ def _save_generalist(workdir: str, out_dir: str, step: int, params, meta: dict,
                                      keep_best=0)
   ckpt.save(step, params, meta)
   ckpt.close()
-  workdir_lib.write_json(os.path.join(staging, "config.json"), record)
+  files.write_json(os.path.join(staging, "config.json"), record)
   if not os.path.lexists(out_dir):
     os.replace(staging, out_dir)
     return
@@ -174,7 +174,7 @@ def _changed_datasets(meta: dict, current: dict[str, str]) -> list[str]:
 def _read_meta(out_dir: str) -> dict | None:
   """WORKDIR/multitask/config.json of a generalist, or None if there is none. InputError when
   a config.json there is not a generalist's (hades does not touch such a directory)."""
-  meta = config_lib.read_config_json(out_dir)
+  meta = files.read_config_json(out_dir)
   if meta is not None and not (isinstance(meta, dict) and
                                all(k in meta for k in ("config", "tasks", "datasets"))):
     raise InputError(f"{out_dir}/config.json is not a generalist's; hades will not touch "
@@ -263,6 +263,6 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
   if any(s.discrete for s in slots) and not all(s.discrete for s in slots):
     report["cross_task_note"] = ("datasets are transplanted only between tasks of the same "
                                  "action kind (discrete or continuous); other cells are NaN")
-  workdir_lib.write_json(os.path.join(workdir, "transfer.json"), report)
+  files.write_json(os.path.join(workdir, "transfer.json"), report)
   report_lib.plot_transfer(report, os.path.join(workdir, "transfer.png"))
   return report

@@ -79,7 +79,7 @@ def test_every_python_file_has_a_target_and_layering_holds():
   targets = _targets()
   covered = {src for t in targets.values() for src in t["srcs"]}
   missing = []
-  for top in FIRST_PARTY + ("tests", "bench"):
+  for top in FIRST_PARTY + ("tests", "bench", "examples"):
     for root, _, files in os.walk(os.path.join(REPO, top)):
       for f in files:
         if f.endswith(".py") and f != "conftest.py":

@@ -13,6 +13,10 @@ from hades import sharding  # noqa: E402
 sharding.request_exact_cpu_math()  # As the launchers do, before any test starts the backend.
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Launchers run by the tests (subprocesses) cache their compiled programs here, not in the
+# user's ~/.cache/hades/jax (set after jax is imported: the tests' own process is unaffected).
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      os.path.join(REPO, ".pytest_cache", "hades-jax-cache"))
 REFERENCE_DIR = os.path.join(os.path.dirname(REPO), "shared", "reference")
 
 
@@ -86,6 +90,8 @@ def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigm
   from hades import dataset as dataset_lib
   from hades import distill
   from hades import fitness as fitness_lib
+  from hades import methods
+  from hades import policy as policy_lib
   from hades import strategy as strategy_lib
 
   """Toy distillation components (distill_test, validation_test): D=2, obs 3, act 1.
@@ -105,9 +111,10 @@ def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigm
     return f, fitness_lib.FitnessAux(jnp.zeros_like(f), jnp.where(jnp.isnan(f), jnp.nan, 2.0))
 
   return distill.Components(
-      task="toy", obs_size=3, act_size=1, student=None,
+      task="toy", obs_size=3, act_size=1, student=None, head=policy_lib.GaussianHead(),
       init_params=lambda keys: {"w": jnp.zeros((keys.shape[0], 1))},
       population_fitness=population_fitness, strategy=strategy_obj, es_params=params,
+      layout=dataset_lib.make_layout(2, 3, 1), method=methods.METHODS["dataset"],
       info=None, env_steps_per_generation=0)
 
 

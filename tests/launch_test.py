@@ -366,10 +366,10 @@ def test_train_multitask_then_transfer_report(tiny_workdir):
 def test_render_without_osmesa_says_what_to_install(monkeypatch):
   import ctypes.util
 
-  from hades import render
+  from hades import tasks
   from hades.errors import InputError
 
   monkeypatch.setenv("MUJOCO_GL", "osmesa")
   monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
   with pytest.raises(InputError, match="apt-get install libosmesa6"):
-    render.check_renderer()
+    tasks.family_of("hopper").check_renderer(tasks.get_task("hopper"))

@@ -251,7 +251,6 @@ def test_the_real_fashion_mnist_files_load():
 
 
 def test_image_dataset_picture(tmp_path):
-  from hades import plots
 
   directory = write_dataset_dir(tmp_path / "d")
   data = image_data.load(directory, 20)
@@ -260,5 +259,5 @@ def test_image_dataset_picture(tmp_path):
   info = dataset_lib.DatasetInfo("fashion_mnist", normalization="none", labels="fixed",
                                  data_dir=directory)
   path = str(tmp_path / "dataset.png")
-  plots.plot_any_dataset(dataset, info, path, start=start)
+  tasks.plot_dataset(dataset, info, path, start=start)
   assert os.path.getsize(path) > 1000

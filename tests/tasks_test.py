@@ -25,7 +25,7 @@ def test_unknown_task_and_backend_raise_clear_errors():
   with pytest.raises(ValueError, match="unknown task 'hoper'"):
     tasks.resolve_task("hoper")
   with pytest.raises(ValueError, match="unknown Brax backend"):
-    tasks.check_backend("physx")
+    tasks.check_backend("physx", "hopper")
 
 
 def test_env_sizes_match_paper_datasets(hopper_env):

@@ -28,7 +28,7 @@ def _validated_components(every, generations, lr=0.05, noise=0.0, **es):
     strategy, params = strategy_lib.make_strategy(conftest.toy_es_config(lr=lr, **es),
                                                   dataset_lib.zeros(2, 3, 1))
     components = dataclasses.replace(components, strategy=strategy, es_params=params)
-  unravel = components.strategy._unravel_solution
+  unravel = components.unflatten
 
   def score(flat_mean, key):
     return -_distance(unravel(flat_mean)) + noise * jax.random.normal(key)

@@ -11,6 +11,7 @@ import pytest
 import checkpoints
 import conftest
 from hades import config as config_lib
+from hades import files
 from hades import workdir as workdir_lib
 from hades.errors import InputError
 
@@ -22,10 +23,10 @@ def _config(**overrides):
 def _snapshot(directory):
   """{relative path: bytes} of every file under `directory` (directories as None)."""
   out = {}
-  for root, dirs, files in os.walk(directory):
+  for root, dirs, names in os.walk(directory):
     for name in dirs:
       out[os.path.relpath(os.path.join(root, name), directory)] = None
-    for name in files:
+    for name in names:
       path = os.path.join(root, name)
       with open(path, "rb") as f:
         out[os.path.relpath(path, directory)] = f.read()
@@ -36,7 +37,7 @@ def _fake_run(workdir, config, tensorboard=False):
   """What a finished run of `config` leaves in `workdir` (config.json, a checkpoint, results)."""
   os.makedirs(workdir / "checkpoints" / "2", exist_ok=True)
   (workdir / "checkpoints" / "2" / "state").write_bytes(b"state")
-  workdir_lib.write_json(str(workdir / "config.json"), config.to_dict())
+  files.write_json(str(workdir / "config.json"), config.to_dict())
   for name in ("metrics.jsonl", "dataset.npz", "summary.json"):
     (workdir / name).write_text(name)
   if tensorboard:
