@@ -1,6 +1,6 @@
 """The supervised student: a small CNN classifier of flattened square images.
 
-It keeps the student contract of `policy.GaussianMLP` with a categorical head: apply(params,
+It keeps the student contract of `policy.MLPPolicy` with a categorical head: apply(params,
 x [..., side * side]) -> (logits [..., num_classes], log_std [num_classes] zeros, no
 parameter), so BC (`bc.make_bc_loss` with `policy.CategoricalHead`), fitness, validation and
 scoring treat it like any other student. The paper's student (Lupu et al. 2024, supervised

@@ -23,10 +23,11 @@ from flax import struct
 from hades import errors
 from hades import gymnax_env
 from hades import minatar_files
+from hades import policy as policy_lib
 from hades.errors import ConfigError
 
 NORMALIZATIONS = ("running", "constant", "none")
-LABELS = ("fixed", "learned")
+LABELS = policy_lib.LABELS  # fixed one-hots, or evolved (learned) labels.
 
 
 @struct.dataclass

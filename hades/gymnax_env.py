@@ -139,6 +139,11 @@ class GymnaxEnv:
       self.num_actions = 0
       self._action_shape = tuple(int(d) for d in space.shape)
       self.action_size = math.prod(self._action_shape)
+      # Students act in [-1, 1] (as in Brax); the env's own range is [low, high].
+      self._action_low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32),
+                                          self._action_shape)
+      self._action_high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32),
+                                           self._action_shape)
 
   @property
   def num_channels(self) -> int:
@@ -161,13 +166,14 @@ class GymnaxEnv:
                        steps=jnp.zeros((), jnp.int32))
 
   def step(self, state: GymnaxState, action: jax.Array) -> GymnaxState:
-    """Takes `action` (discrete: int32 []; continuous: float32 [action_size]); auto-resets when
-    the episode ends (gymnax does it)."""
+    """Takes `action` (discrete: int32 []; continuous: float32 [action_size] in [-1, 1], mapped
+    linearly onto the env's action range); auto-resets when the episode ends (gymnax does it)."""
     key, step_key = jax.random.split(state.key)
     if self._action_shape is None:
       action = jnp.asarray(action, jnp.int32)
     else:
-      action = jnp.reshape(jnp.asarray(action, jnp.float32), self._action_shape)
+      unit = jnp.reshape(jnp.asarray(action, jnp.float32), self._action_shape)
+      action = self._action_low + (unit + 1.0) * 0.5 * (self._action_high - self._action_low)
     obs, env_state, reward, terminated, truncated, _ = self.env.step(
         step_key, state.env_state, action, self.params)
     terminated = jnp.asarray(terminated, bool)

@@ -41,8 +41,17 @@ def read_metrics(path: str) -> dict[str, np.ndarray]:
 
 
 def plot_fitness(metrics: dict[str, np.ndarray], task: str, path: str) -> None:
+  """Writes `fitness_figure` as a PNG."""
+  fig = fitness_figure(metrics, task)
+  fig.savefig(path)
+  plt.close(fig)
+
+
+def fitness_figure(metrics: dict[str, np.ndarray], task: str) -> plt.Figure:
   """Population mean (+- std), max and best-so-far fitness over generations, and the ES mean's
-  validation returns with the best-validated one (the dataset a run writes)."""
+  validation returns with the best-validated one (the dataset a run writes). Lines, in order:
+  mean, max, best so far, then (with validation) the best-validated step line; the validated
+  returns are an errorbar container."""
   g = metrics["generation"]
   fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
   mean, std = metrics["fitness/mean"], metrics["fitness/std"]
@@ -64,8 +73,7 @@ def plot_fitness(metrics: dict[str, np.ndarray], task: str, path: str) -> None:
   ax.grid(alpha=0.3)
   ax.legend(loc="lower right")
   fig.tight_layout()
-  fig.savefig(path)
-  plt.close(fig)
+  return fig
 
 
 def _names(table, task, n, prefix):

@@ -39,8 +39,10 @@ def _kernel_init(kind: str, scale: float):
   raise ConfigError(f"unknown kernel init {kind!r}; choose 'orthogonal' or 'lecun_normal'")
 
 
-class GaussianMLP(nn.Module):
-  """obs [..., obs_size] -> (mean or logits [..., act_size], log_std [act_size]).
+class MLPPolicy(nn.Module):
+  """obs [..., obs_size] -> (out [..., act_size], log_std [act_size]): `out` is a Gaussian's
+  mean (continuous actions, learned log_std) or a categorical's logits (learned_std False,
+  log_std 0); the `Head` says which.
 
   Attributes:
     action_size: number of action dimensions (discrete: number of actions).
@@ -71,14 +73,14 @@ class GaussianMLP(nn.Module):
 
 
 def make_policy(action_size: int, width: int = 512, depth: int = 2, activation: str = "tanh",
-                kernel_init: str = "orthogonal", learned_std: bool = True) -> GaussianMLP:
+                kernel_init: str = "orthogonal", learned_std: bool = True) -> MLPPolicy:
   """Builds the student network from config-style arguments (validated)."""
   if activation not in ACTIVATIONS:
     raise ConfigError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
   if width < 1 or depth < 0:
     raise ConfigError(f"student width must be >= 1 and depth >= 0, got {width}, {depth}")
   _kernel_init(kernel_init, 1.0)
-  return GaussianMLP(action_size, (width,) * depth, activation, kernel_init, learned_std)
+  return MLPPolicy(action_size, (width,) * depth, activation, kernel_init, learned_std)
 
 
 def gaussian_log_prob(mean: jax.Array, log_std: jax.Array, actions: jax.Array,

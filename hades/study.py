@@ -1,15 +1,10 @@
-"""The paper's studies as grids of ordinary, resumable runs, and their tables.
+"""A study as a grid of ordinary, resumable runs, and its tables (the studies themselves are
+`hades.studies`).
 
 A study is a list of `StudyRun`s, each an ordinary distillation (or neuroevolution) run in its
 own subdirectory of the study's workdir; `launch.study` runs them (skipping finished ones,
 resuming interrupted ones) and `summarize` turns their summaries and metrics into the study's
-table and curves. Studies:
-
-  neuroevolution  HaDES vs the ES on the student's weights (`method='params'`), at equal env
-                  steps: the params run gets as many generations as spend HaDES's env steps.
-  dataset_size    the final return against the dataset size D.
-  init_mode       HaDES-R vs HaDES-F datasets, each scored by students of other widths,
-                  depths, activations, learning rates and BC step counts (`transfer_students`).
+table and curves.
 
 A run's config: the run config file < its task preset < the study's sizing for the task
 (`task_overrides` in hades/configs/study.py) < the grid point < the command line; a
@@ -19,6 +14,7 @@ command-line value for the field the study varies is an error.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -32,10 +28,6 @@ from hades import config as config_lib
 from hades import tasks as tasks_lib
 from hades.errors import ConfigError
 
-STUDIES = ("neuroevolution", "dataset_size", "init_mode")
-# What each study varies (a command-line value for these would collapse its grid).
-VARIED = {"neuroevolution": ("method",), "dataset_size": ("dataset.size",),
-          "init_mode": ("hades.mode", "hades.num_students")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,12 +50,6 @@ class StudyRun:
   config: ml_collections.ConfigDict
 
 
-def check_study(name: str) -> str:
-  if name not in STUDIES:
-    raise ConfigError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
-  return name
-
-
 def _resolve(base: ml_collections.ConfigDict, task: str, seed: int, settings, point: dict,
              cli: Mapping[str, Any]) -> ml_collections.ConfigDict:
   sizing = settings.task_overrides.get(tasks_lib.resolve_task(task), None)
@@ -74,24 +60,24 @@ def _resolve(base: ml_collections.ConfigDict, task: str, seed: int, settings, po
   return config_lib.resolve_config(base, overrides)
 
 
-def make_runs(study: str, base: ml_collections.ConfigDict, tasks: Sequence[str], num_seeds: int,
+def make_runs(kind, base: ml_collections.ConfigDict, tasks: Sequence[str], num_seeds: int,
               settings: ml_collections.ConfigDict, cli: Mapping[str, Any] | None = None
               ) -> list[StudyRun]:
   """The grid of a study: every run's resolved config, validated before anything runs.
 
   Args:
+    kind: the study (`studies.Study`: its grid and the fields it varies).
     base: the run config file's config (`--config`).
     tasks: task names; num_seeds: seeds base.seed, base.seed + 1, ...
     settings: the study's settings (`hades/configs/study.py`'s entry for `study`).
     cli: the run-config values typed on the command line ({'es.population_size': 64}).
   """
-  check_study(study)
   cli = dict(cli or {})
   cli.pop("task", None)
   first_seed = int(cli.pop("seed", base.seed))
-  clash = sorted(k for k in cli if k in VARIED[study])
+  clash = sorted(k for k in cli if k in kind.varies)
   if clash:
-    raise ConfigError(f"the {study} study varies {', '.join(clash)} itself; drop "
+    raise ConfigError(f"the {kind.name} study varies {', '.join(clash)} itself; drop "
                       f"--config.{clash[0]} (or run launch.distill for one setting)")
   if not tasks:
     raise ConfigError("no tasks given")
@@ -100,33 +86,12 @@ def make_runs(study: str, base: ml_collections.ConfigDict, tasks: Sequence[str],
   runs = []
   for task in tasks:
     for seed in range(first_seed, first_seed + num_seeds):
-      for series, x, point in _grid(study, base, task, seed, settings, cli):
-        config = _resolve(base, task, seed, settings, point, cli)
+      resolve = functools.partial(_resolve, base, task, seed, settings, cli=cli)
+      for series, x, point in kind.grid(resolve, settings):
+        config = resolve(point)
         runs.append(StudyRun(f"{config.task}/{series}/seed{seed}", config.task, seed, series, x,
                              config))
   return runs
-
-
-def _grid(study, base, task, seed, settings, cli):
-  """Yields (series, x, config overrides) of one task and seed."""
-  if study == "dataset_size":
-    sizes = list(settings.sizes)
-    if not sizes or min(sizes) < 1:
-      raise ConfigError(f"dataset_size.sizes must be positive integers, got {sizes}")
-    for size in sizes:
-      yield f"D{size}", float(size), {"dataset.size": int(size)}
-  elif study == "init_mode":
-    for mode in ("random", "fixed"):
-      yield f"HaDES-{mode[0].upper()}", math.nan, {"hades.mode": mode, "hades.num_students": 0}
-  else:
-    hades = _resolve(base, task, seed, settings, {"method": "dataset"}, cli)
-    yield "HaDES", math.nan, {"method": "dataset"}
-    point = dict(config_lib.flatten(settings.params.to_dict()), method="params")
-    params = _resolve(base, task, seed, settings, point, cli)
-    # Equal env steps: the params run gets the generations that spend HaDES's env steps.
-    total = env_steps_per_generation(hades) * hades.es.num_generations
-    point["es.num_generations"] = max(1, round(total / env_steps_per_generation(params)))
-    yield "params", math.nan, point
 
 
 def env_steps_per_generation(config: ml_collections.ConfigDict) -> int:
@@ -226,13 +191,3 @@ def markdown(summary: dict) -> str:
         lines.append(f"| {size} | {stat['mean']:.1f} +- {stat['stderr']:.1f} |")
     lines.append("")
   return "\n".join(lines)
-
-
-def transfer_students(settings: ml_collections.ConfigDict) -> dict[str, dict]:
-  """init_mode's students: {'width=32': {'width': 32}, ...} from settings.students (a field
-  and its values each); 'own' (the run's own student) is always scored too."""
-  variants = {"own": {}}
-  for field, values in settings.students.items():
-    for value in values:
-      variants[f"{field}={value}"] = {field: value}
-  return variants

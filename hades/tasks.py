@@ -90,10 +90,10 @@ def get_task(name: str) -> TaskSpec:
   return TASKS[resolve_task(name)]
 
 
-def folder(task: str) -> str:
-  """The folder of a task's run in a workdir: its name without the module ('m:name' ->
-  'name')."""
-  return get_task(task).short_name
+def folder(name: str) -> str:
+  """The folder of a task's run (or a run named after its task) in a workdir: the name
+  without a user task's module ('m:name' -> 'name', 'm:name/HaDES/seed0' -> 'name/HaDES/seed0')."""
+  return name.rsplit(":", 1)[-1]
 
 
 def family_of(task: str) -> base.Family:

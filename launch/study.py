@@ -18,21 +18,18 @@ WORKDIR/<study>_<task>.png. Run configs: --config file < its task preset < the s
 
 from __future__ import annotations
 
-import glob
-import json
 import os
-import re
 import time
 
 from absl import flags
 
+from hades import studies
 from hades.progress import format_duration
 from launch import common
 
 FLAGS = flags.FLAGS
 common.define_config()
-flags.DEFINE_enum("study", None, ["neuroevolution", "dataset_size", "init_mode"],
-                  "Which study to run.")
+flags.DEFINE_enum("study", None, list(studies.STUDIES), "Which study to run.")
 flags.DEFINE_string("tasks", "hopper", "Comma-separated tasks.")
 flags.DEFINE_integer("seeds", 3, "Seeds per grid point (config.seed, config.seed + 1, ...).")
 flags.DEFINE_string("workdir", None, "The study's directory (one subdirectory per run).")
@@ -61,68 +58,16 @@ def _cli_overrides() -> dict:
   return dict(config_flags.get_override_values(FLAGS["config"]))
 
 
-def _paper_series(task: str, num_students: int) -> dict:
-  """{D: mean +- s.e. over the released sweep files' seeds} for `task` (empty without files)."""
-  from hades import evaluation
-  from hades import study as study_lib
-
-  if not FLAGS.paper_dir:
-    return {}
-  if not os.path.isdir(FLAGS.paper_dir):
-    raise common.InputError(f"--paper_dir {FLAGS.paper_dir} is not a directory")
-  by_size: dict[str, list[float]] = {}
-  for path in sorted(glob.glob(os.path.join(FLAGS.paper_dir, f"brax_sweepD_{task}_D*_*.npz"))):
-    match = re.search(r"_D(\d+)_distill_seed\d+\.npz$", path)
-    if match:
-      result = evaluation.evaluate_dataset_file(path, num_students=num_students, seed=0)
-      by_size.setdefault(match.group(1), []).append(result["return_mean"])
-  return {d: dict(zip(("mean", "stderr", "n"), study_lib.mean_and_stderr(v)))
-          for d, v in by_size.items()}
-
-
-def _transfer(run, workdir: str, settings, log) -> dict:
-  """init_mode: the run's dataset scored by every transfer student; cached in
-  <run>/transfer.json with what it was computed from, recomputed when that changed. Each
-  student's compiled scorer is kept for the next runs (`evaluation.shared_dataset_scorer`)."""
-  from hades import dataset as dataset_lib
-  from hades import evaluation
-  from hades import files
-  from hades import study as study_lib
-
-  final = run.config.final_eval
-  with open(os.path.join(workdir, "summary.json")) as f:
-    made_by = json.load(f)["config_hash"]
-  key = {"dataset_config_hash": made_by, "students": settings.students.to_dict(),
-         "num_students": settings.num_students, "num_envs": final.num_envs or
-         run.config.eval.num_envs, "num_steps": final.num_steps, "seed": run.seed + 1}
-  path = os.path.join(workdir, "transfer.json")
-  if os.path.exists(path):
-    with open(path) as f:
-      cached = json.load(f)
-    if json.loads(json.dumps(key)) == cached.get("computed_from"):
-      return cached["scores"]
-  dataset, info = dataset_lib.load(os.path.join(workdir, "dataset.npz"))
-  scores = {}
-  for name, change in study_lib.transfer_students(settings).items():
-    student = {**run.config.student.to_dict(), **change}
-    scorer = evaluation.shared_dataset_scorer(run.task, info, student, settings.num_students,
-                                              key["num_envs"], key["num_steps"])
-    scores[name] = scorer(dataset, key["seed"])
-    log(f"[{run.name}] student {name}: {scores[name]['return_mean']:.1f} +- "
-        f"{scores[name]['return_std']:.1f}")
-  files.write_json(path, {"computed_from": key, "scores": scores})
-  return scores
-
-
 def main(argv):
   del argv
   from hades import study as study_lib
 
   if FLAGS.study is None:
-    raise common.InputError(f"--study is required: one of {', '.join(study_lib.STUDIES)}")
+    raise common.InputError(f"--study is required: one of {', '.join(studies.STUDIES)}")
+  study = studies.get_study(FLAGS.study)
   settings = FLAGS.study_config[FLAGS.study]
-  runs = study_lib.make_runs(FLAGS.study, FLAGS.config, common.split_list(FLAGS.tasks),
-                             FLAGS.seeds, settings, _cli_overrides())
+  runs = study_lib.make_runs(study, FLAGS.config, common.split_list(FLAGS.tasks), FLAGS.seeds,
+                             settings, _cli_overrides())
   if FLAGS.dry_run:
     common.print_configs({run.name: run.config for run in runs})
     return
@@ -132,7 +77,6 @@ def main(argv):
   common.maybe_initialize_distributed()
   from hades import files
   from hades import runner
-  from hades import study_plots
   from hades import workdir as workdir_lib
 
   root = os.path.abspath(FLAGS.workdir)
@@ -153,11 +97,12 @@ def main(argv):
                        overwrite=FLAGS.overwrite)
         ran += 1
       results[run.name] = study_lib.read_run(workdir)
-      if FLAGS.study == "init_mode":
-        transfer[run.name] = _transfer(run, workdir, settings, progress.log)
+      scores = study.after_run(run, workdir, settings, progress.log)
+      if scores is not None:
+        transfer[run.name] = scores
   tasks = list(dict.fromkeys(run.task for run in runs))
-  paper = ({t: s for t in tasks if (s := _paper_series(t, runs[0].config.final_eval.num_students))}
-           if FLAGS.study == "dataset_size" else {})
+  paper = study.reference(tasks, runs[0].config.final_eval.num_students,
+                          {"paper_dir": FLAGS.paper_dir})
   summary = study_lib.summarize(FLAGS.study, runs, results, transfer, paper)
   summary.update(settings=settings.to_dict(), seeds=FLAGS.seeds, wall_time=time.time() - t0,
                  runs={name: {k: r[k] for k in ("return_mean", "return_std", "wall_time")}
@@ -167,17 +112,7 @@ def main(argv):
     f.write(study_lib.markdown(summary))
   for task in tasks:
     path = os.path.join(root, f"{FLAGS.study}_{task}.png")
-    rows = summary["tasks"].get(task, {})
-    if FLAGS.study == "neuroevolution":
-      curves = {}
-      for run in runs:
-        if run.task == task and results.get(run.name):
-          curves.setdefault(run.series, []).append(results[run.name]["curve"])
-      study_plots.plot_curves(task, curves, path)
-    elif FLAGS.study == "dataset_size":
-      study_plots.plot_dataset_size(task, rows, paper.get(task), path)
-    else:
-      study_plots.plot_transfer(task, rows, path)
+    study.plot(task, summary["tasks"].get(task, {}), runs, results, paper.get(task), path)
   print(study_lib.markdown(summary))
 
 

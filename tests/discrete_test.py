@@ -137,8 +137,12 @@ def test_gymnax_rollout_counts_finished_episodes():
   evaluate = jax.jit(rollout.make_evaluate(env, student.policy, 3, 500, "running", head=head))
   result = evaluate(params, jax.random.key(1))
   assert result.num_episodes >= 3
-  assert 8 <= float(result.fitness) <= 500
   assert float(result.return_sum) == pytest.approx(float(result.fitness * result.num_episodes))
+  # CartPole pays 1 per step: the finished episodes' returns plus each env's unfinished tail
+  # are exactly the 3 x 500 steps taken.
+  assert float(result.return_sum) + 3 * float(result.partial_return) == pytest.approx(1500.0)
+  assert float(result.return_sq_sum) >= float(result.return_sum) ** 2 / float(
+      result.num_episodes) - 1e-3  # Sum of squares >= (sum)^2 / n.
 
 
 def test_discrete_generation_step_runs_and_keeps_labels_fixed():

@@ -208,13 +208,17 @@ def test_changed_config_never_reports_the_old_result(tmp_path):
 def test_evaluate_uses_run_config(tiny_workdir, tmp_path):
   workdir, _ = tiny_workdir
   out = tmp_path / "eval.json"
+  # The run's final evaluation: 2 students, 20 steps, seed config.seed + 1.
   result = _run("launch.evaluate", f"--dataset={workdir / 'hopper' / 'dataset.npz'}",
-                "--num_students=2", "--num_steps=50", f"--output={out}")
+                "--num_students=2", "--num_steps=20", "--seed=1", f"--output={out}")
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(out.read_text())
   assert report["task"] == "hopper" and report["student"]["width"] == 8  # From config.json.
   assert report["num_envs"] == 1  # The distillation's eval.num_envs.
-  assert np.isfinite(report["return_mean"]) and len(report["per_student"]) == 2
+  # The same students, trained and rolled out the same way, as the run's summary.json.
+  summary = json.loads((workdir / "hopper" / "summary.json").read_text())
+  assert report["per_student"] == summary["per_student"]
+  assert report["return_mean"] == summary["return_mean"]
   assert "return_mean" not in result.stdout  # --output replaces stdout.
 
 

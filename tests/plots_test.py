@@ -23,6 +23,17 @@ def test_fitness_plot_draws_the_validation_curve(tmp_path):
   metrics = {"generation": g, "fitness/mean": g, "fitness/std": g * 0 + 1,
              "fitness/max": g + 1, "fitness/best": g + 2, "validation/return": validated,
              "validation/best": np.fmax.accumulate(np.nan_to_num(validated, nan=-np.inf))}
+  fig = plots.fitness_figure(metrics, "hopper")
+  (ax,) = fig.axes
+  mean, top, best, selected = ax.lines[:4]
+  np.testing.assert_array_equal(mean.get_ydata(), g)
+  np.testing.assert_array_equal(top.get_ydata(), g + 1)
+  np.testing.assert_array_equal(best.get_ydata(), g + 2)
+  # The validated means (generations 10 and 20) and the best-validated step line through them.
+  points = [c for c in ax.containers if hasattr(c, "lines")][0].lines[0]
+  np.testing.assert_array_equal(points.get_xdata(), [10, 20])
+  np.testing.assert_array_equal(points.get_ydata(), [100, 200])
+  np.testing.assert_array_equal(selected.get_ydata(), [100, 200])
   path = tmp_path / "fitness.png"
   plots.plot_fitness(metrics, "hopper", str(path))
   assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -14,6 +14,7 @@ import pytest
 import conftest
 from conftest import REPO
 from hades import config as config_lib
+from hades import studies
 from hades import study as study_lib
 from hades.configs import study as study_config
 from hades.errors import ConfigError
@@ -27,7 +28,7 @@ def _base():
 
 def test_neuroevolution_grid_spends_equal_env_steps():
   settings = study_config.get_config().neuroevolution
-  runs = study_lib.make_runs("neuroevolution", _base(), ["cartpole"], 2, settings,
+  runs = studies.make_runs("neuroevolution", _base(), ["cartpole"], 2, settings,
                              {"es.population_size": 8})
   assert [r.name for r in runs] == ["cartpole/HaDES/seed0", "cartpole/params/seed0",
                                     "cartpole/HaDES/seed1", "cartpole/params/seed1"]
@@ -43,14 +44,14 @@ def test_neuroevolution_grid_spends_equal_env_steps():
 
 def test_dataset_size_and_init_mode_grids():
   sizes = study_config.get_config().dataset_size
-  runs = study_lib.make_runs("dataset_size", conftest.tiny_config("hopper"), ["hopper"], 1, sizes)
+  runs = studies.make_runs("dataset_size", conftest.tiny_config("hopper"), ["hopper"], 1, sizes)
   assert [r.config.dataset.size for r in runs] == list(sizes.sizes)
   assert [r.x for r in runs] == [float(s) for s in sizes.sizes]
   assert runs[0].name == "hopper/D1/seed0"
   # A size the task's labels cannot hold (cartpole: fixed one-hot labels, 2 actions).
   with pytest.raises(ConfigError, match="D=1|dataset size|actions"):
-    study_lib.make_runs("dataset_size", _base(), ["cartpole"], 1, sizes)
-  modes = study_lib.make_runs("init_mode", _base(), ["cartpole"], 1,
+    studies.make_runs("dataset_size", _base(), ["cartpole"], 1, sizes)
+  modes = studies.make_runs("init_mode", _base(), ["cartpole"], 1,
                               study_config.get_config().init_mode)
   assert [(r.series, r.config.hades.mode, r.config.hades.num_students) for r in modes] == [
       ("HaDES-R", "random", 2), ("HaDES-F", "fixed", 1)]
@@ -64,14 +65,14 @@ def test_dataset_size_and_init_mode_grids():
 def test_bad_grids_are_config_errors(study, cli, message):
   settings = study_config.get_config().get(study, study_config.get_config().dataset_size)
   with pytest.raises(ConfigError, match=message):
-    study_lib.make_runs(study, _base(), ["cartpole"], 1, settings, cli)
+    studies.make_runs(study, _base(), ["cartpole"], 1, settings, cli)
 
 
 def test_bad_sizes_and_unknown_method_are_config_errors():
   settings = study_config.get_config().dataset_size
   settings.sizes = (0, 4)
   with pytest.raises(ConfigError, match="positive"):
-    study_lib.make_runs("dataset_size", _base(), ["cartpole"], 1, settings)
+    studies.make_runs("dataset_size", _base(), ["cartpole"], 1, settings)
   with pytest.raises(ConfigError, match="unknown method"):
     config_lib.resolve_config(_base(), {"method": "weights"})
 
@@ -80,7 +81,7 @@ def test_summary_means_standard_errors_and_markdown():
   assert study_lib.mean_and_stderr([1.0, 3.0]) == (2.0, 1.0, 2)
   assert study_lib.mean_and_stderr([5.0]) == (5.0, 0.0, 1)
   assert math.isnan(study_lib.mean_and_stderr([])[0])
-  runs = study_lib.make_runs("init_mode", _base(), ["cartpole"], 2,
+  runs = studies.make_runs("init_mode", _base(), ["cartpole"], 2,
                              study_config.get_config().init_mode)
   results = {r.name: {"return_mean": 100.0 + r.seed * 10, "wall_time": 60.0} for r in runs}
   transfer = {r.name: {"own": {"return_mean": 100.0}, "width=32": {"return_mean": 50.0 + r.seed}}
@@ -91,7 +92,7 @@ def test_summary_means_standard_errors_and_markdown():
   assert row["transfer"]["width=32"]["mean"] == 50.5
   text = study_lib.markdown(summary)
   assert "| HaDES-R | 105.0 +- 5.0 | 2 |" in text and "| width=32 | 50.5 +- 0.5 |" in text
-  variants = study_lib.transfer_students(study_config.get_config().init_mode)
+  variants = studies.transfer_students(study_config.get_config().init_mode)
   assert variants["own"] == {} and variants["width=32"] == {"width": 32}
 
 

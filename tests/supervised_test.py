@@ -108,9 +108,9 @@ def test_accuracy_evaluator_counts_hits_and_cross_entropy():
 
 
 def test_cnn_student_keeps_the_student_contract_and_learns_with_sgd():
-  paper = student_lib.StudentSettings.for_task("fashion_mnist")
+  paper = student_lib.StudentSettings.for_task(tasks.get_task("fashion_mnist"))
   assert (paper.optimizer, paper.learning_rate, paper.conv_channels) == ("sgd", 0.1, 16)
-  settings = student_lib.StudentSettings.for_task("fashion_mnist", dict(
+  settings = student_lib.StudentSettings.for_task(tasks.get_task("fashion_mnist"), dict(
       conv_channels=4, conv_stride=2, width=16, bc_steps=100, learning_rate=0.5))
   assert settings.optimizer == "sgd" and settings.width == 16
   student = student_lib.make_student(SIDE * SIDE, 10, settings,

@@ -103,15 +103,22 @@ def test_validation_uses_its_own_fixed_key():
     jax.debug.callback(lambda k: seen.append(np.asarray(k)), jax.random.key_data(key))
     return score(flat, key)
 
+  fitness_keys = []
+  fitness = components.population_fitness
+
+  def recording_fitness(genomes, key, fixed_params=None):
+    jax.debug.callback(lambda k: fitness_keys.append(np.asarray(k)), jax.random.key_data(key))
+    return fitness(genomes, key, fixed_params)
+
   with_validation = dataclasses.replace(
-      components, validation=dataclasses.replace(components.validation, score=recording_score))
+      components, population_fitness=recording_fitness,
+      validation=dataclasses.replace(components.validation, score=recording_score))
   state, means, _ = _run_stepwise(with_validation, 4)
   assert len(seen) == 4 and all(np.array_equal(k, seen[0]) for k in seen)
-  key = jax.random.key(0)
-  fitness_keys = []
-  for _ in range(4):
-    key, *keys = jax.random.split(key, 4)
-    fitness_keys += [np.asarray(jax.random.key_data(k)) for k in keys]
+  # The keys the run's fitness actually used: one per generation, all different, none the
+  # validation's.
+  assert len(fitness_keys) == 4
+  assert len({k.tobytes() for k in fitness_keys}) == 4
   assert not any(np.array_equal(seen[0], k) for k in fitness_keys)
   _, plain_means, _ = _run_stepwise(conftest.toy_components(), 4)
   np.testing.assert_array_equal(means[-1], plain_means[-1])

@@ -1,9 +1,7 @@
-"""Study settings sized for a 2-core CPU (`python -m launch.study`), aiming at about 30 minutes
-per study of the cheap tasks (hopper, cartpole) over 3 seeds; measured alone on 2 cores from
-scratch, dataset_size on hopper took 28.4 min at commit babbf6c (15 runs: a size's first seed
-2.5-3.5 min, most of it compiling, the others 0.9-1.3 min), neuroevolution on cartpole and
-hopper 24.5 min, init_mode on hopper 23.3 min (README). The runs themselves use the run config
-(`--config`, default.py); `task_overrides` shortens them per task and study.
+"""Study settings sized for a 2-core CPU (`python -m launch.study`): about 30 minutes per
+study of the cheap tasks (hopper, cartpole) over 3 seeds, from scratch (measured figures in the
+README). The runs themselves use the run config (`--config`, default.py); `task_overrides`
+shortens them per task and study.
 For GPUs use study_paper.py with --config=hades/configs/paper.py.
 """
 
@@ -29,8 +27,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.dataset_size.sizes = (1, 2, 4, 16, 64)
   config.dataset_size.task_overrides = ml_collections.ConfigDict({
       # One student per candidate (the paper's HaDES-R has two) halves a generation's cost.
-      # 35 generations (40 until commit f95f39b, whose study took 30.1 min from scratch); keep
-      # it a multiple of log.generations_per_call (5): a remainder compiles a second program.
+      # Generations: a multiple of log.generations_per_call (5), or a remainder compiles a
+      # second program.
       "hopper": {"es": {"num_generations": 35}, "hades": {"num_students": 1}},
   })
   # HaDES-R vs HaDES-F datasets scored by other students.
