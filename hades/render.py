@@ -3,6 +3,8 @@ MuJoCo frames; gymnax: drawn from the observations by `hades.drawing`)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 
@@ -14,12 +16,23 @@ from hades import tasks
 from hades import types
 
 
+@dataclasses.dataclass(frozen=True)
+class VideoOptions:
+  """What a GIF shows: `steps` env steps, every `every`-th drawn at `width` x `height`; `html`:
+  also Brax's interactive viewer next to it (Brax tasks)."""
+
+  steps: int = 200
+  every: int = 2
+  width: int = 320
+  height: int = 240
+  html: bool = False
+
+
 def render_policy(task: str, info: dataset_lib.DatasetInfo, policy: types.Policy,
-                  params: types.Params, output: str, key: jax.Array, steps: int = 200,
-                  every: int = 2, width: int = 320, height: int = 240,
-                  html: bool = False, head=None) -> dict:
+                  params: types.Params, output: str, key: jax.Array,
+                  options: VideoOptions = VideoOptions(), head=None) -> dict:
   """Rolls `policy` out on `task` (with `info`'s normalisation and `head`, default the task's)
-  and writes a GIF of every `every`-th step to `output`, drawn the task family's way.
+  and writes a GIF (`options`) to `output`, drawn the task family's way.
 
   Returns {'frames': n, 'return': undiscounted return over the rendered steps}.
   """
@@ -27,14 +40,16 @@ def render_policy(task: str, info: dataset_lib.DatasetInfo, policy: types.Policy
   family.check_renderer(spec)
   head = head or tasks.make_head(task, info.labels)
   env = tasks.make_env(task, info.backend)
-  trajectory = jax.jit(rollout.make_trajectory(env, policy, steps, info.normalization,
+  trajectory = jax.jit(rollout.make_trajectory(env, policy, options.steps, info.normalization,
                                                info.obs_mean, info.obs_var, head=head))
   states, rewards, _ = jax.device_get(trajectory(params, key))
-  frames = family.write_video(spec, env, states, output, every, width, height, html)
+  frames = family.write_video(spec, env, states, output, options.every, options.width,
+                              options.height, options.html)
   return {"frames": frames, "return": float(np.sum(rewards))}
 
 
-def render_dataset_student(dataset_path: str, output: str, seed: int = 0, **kwargs) -> dict:
+def render_dataset_student(dataset_path: str, output: str, seed: int = 0,
+                           options: VideoOptions = VideoOptions()) -> dict:
   """Trains a fresh student on `dataset_path` and writes a GIF of it (see `render_policy`).
 
   Uses the student settings of the run's config.json next to the dataset (else the paper's).
@@ -52,5 +67,5 @@ def render_dataset_student(dataset_path: str, output: str, seed: int = 0, **kwar
   init_key, roll_key = jax.random.split(jax.random.key(seed))
   params = jax.tree.map(lambda x: x[0], jax.jit(student.init_params)(init_key[None]))
   params, _ = jax.jit(student.train)(params, dataset)
-  return render_policy(task, info, student.policy, params, output, roll_key, head=student.head,
-                       **kwargs)
+  return render_policy(task, info, student.policy, params, output, roll_key, options,
+                       head=student.head)

@@ -63,6 +63,20 @@ def _program_key(config: ml_collections.ConfigDict) -> list:
           [str(d) for d in jax.devices()]]
 
 
+# Fault injection for the resume tests: "N" (SIGKILL) or "N:TERM" (SIGTERM) signals this
+# process once generation N's metrics rows are written, before that host call's checkpoint.
+SIGNAL_AFTER_ENV = "HADES_TEST_SIGNAL_AFTER_GENERATION"
+
+
+def _signal_for_tests(previous: int, done: int) -> None:
+  spec = os.environ.get(SIGNAL_AFTER_ENV)
+  if not spec:
+    return
+  generation, _, name = spec.partition(":")
+  if previous < int(generation) <= done:
+    os.kill(os.getpid(), signal.SIGTERM if name == "TERM" else signal.SIGKILL)
+
+
 class Interrupted(Exception):
   """The run was stopped by SIGTERM/SIGINT after saving a checkpoint."""
 
@@ -264,6 +278,7 @@ class _Run:
         if self.metrics_log is not None:
           self.metrics_log.write(rows)
         previous, done = done, done + chunk
+        _signal_for_tests(previous, done)
         if done // every > previous // every or done == self.num_gens or stop.signal:
           self.ckpt.save(done, _to_storable(state), meta,
                          {"fitness/best": rows[-1]["fitness/best"]})

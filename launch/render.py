@@ -51,15 +51,15 @@ def main(argv):
   from hades import tasks
 
   workdir = os.path.abspath(FLAGS.workdir)
-  options = dict(steps=FLAGS.steps, every=FLAGS.every, width=FLAGS.width, height=FLAGS.height,
-                 html=FLAGS.html)
+  options = render.VideoOptions(steps=FLAGS.steps, every=FLAGS.every, width=FLAGS.width,
+                                height=FLAGS.height, html=FLAGS.html)
   outputs = []
   if FLAGS.agent == "specialist":
     task = tasks.resolve_task(FLAGS.task or "hopper")
     dataset_path = os.path.join(workdir, tasks.folder(task), "dataset.npz")
     output = FLAGS.output or os.path.join(os.path.dirname(dataset_path), "rollout.gif")
     outputs.append((task, output, render.render_dataset_student(
-        dataset_path, output, seed=FLAGS.seed, **options)))
+        dataset_path, output, seed=FLAGS.seed, options=options)))
   else:
     from multitask import workflow
 
@@ -71,7 +71,7 @@ def main(argv):
       view, seed_params, slot = workflow.generalist_policy(agent, params, slots, task)
       output = FLAGS.output or os.path.join(workdir, tasks.folder(task), "generalist.gif")
       outputs.append((task, output, render.render_policy(
-          task, slot.info, view, seed_params, output, jax.random.key(FLAGS.seed), **options)))
+          task, slot.info, view, seed_params, output, jax.random.key(FLAGS.seed), options)))
   for task, output, info in outputs:
     print(f"wrote {output} ({info['frames']} frames, {task} return {info['return']:.1f} over "
           f"{FLAGS.steps} steps)", file=sys.stderr)

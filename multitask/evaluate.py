@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -45,10 +47,29 @@ def _standard_error(values) -> float:
   return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
+@dataclasses.dataclass(frozen=True)
+class TransferSettings:
+  """How the transfer report scores (see `evaluate_transfer`).
+
+  Attributes:
+    num_students: specialist / cross-task students per entry.
+    num_steps: env steps per evaluation.
+    architectures: student overrides for the architecture-transfer study.
+    seed: the report's keys.
+    generalist_repeats: evaluations (different keys) of each generalist seed per task; the
+      specialist is scored on as many samples: `generalist_repeats` batches of `num_students`.
+  """
+
+  num_students: int = 3
+  num_steps: int = 1024
+  architectures: tuple = ()
+  seed: int = 0
+  generalist_repeats: int = 8
+
+
 def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: dict,
-                      students: dict, num_envs: dict, num_students: int = 3,
-                      num_steps: int = 1024, arch_settings: list[dict] | None = None,
-                      seed: int = 0, generalist_repeats: int = 8, log=lambda s: None) -> dict:
+                      students: dict, num_envs: dict, settings: TransferSettings,
+                      log=lambda s: None) -> dict:
   """The full transfer report (see launch.evaluate_transfer).
 
   Args:
@@ -56,12 +77,12 @@ def evaluate_transfer(agent, params, slots: list[combine.TaskSlot], datasets: di
     slots: task slots from `combine.combine`; datasets: {task: (SyntheticDataset, info)}.
     students: {task: student settings its dataset was distilled with}.
     num_envs: {task: envs per evaluation, matching its distillation (running normalisation)}.
-    arch_settings: student overrides for the architecture-transfer study.
-    generalist_repeats: evaluations (different keys) of each generalist seed per task; the
-      specialist is scored on as many samples: `generalist_repeats` batches of `num_students`.
   Per task: generalist / specialist means with standard errors (over generalist seeds, over
   specialist students), their ratio with its propagated standard error, the wrong-id ablation.
   """
+  num_students, num_steps = settings.num_students, settings.num_steps
+  arch_settings, seed = list(settings.architectures), settings.seed
+  generalist_repeats = settings.generalist_repeats
   max_obs = max(s.obs_size for s in slots)
   names = [s.name for s in slots]
   key = jax.random.key(seed)

@@ -252,13 +252,14 @@ def evaluate_transfer(workdir: str, num_students: int | None = None,
                                      ("tasks", "per_task", "cross_task"))
   agent, params, slots, config = load_generalist(workdir)
   datasets, students, num_envs = load_task_datasets(workdir, [s.name for s in slots])
-  report = evaluate_lib.evaluate_transfer(
-      agent, params, slots, datasets, students, num_envs,
+  settings = evaluate_lib.TransferSettings(
       num_students=num_students or config.eval.num_students,
       num_steps=num_steps or config.eval.num_steps,
-      arch_settings=parse_architectures(architectures if architectures is not None
-                                        else config.eval.architectures),
-      seed=config.seed, generalist_repeats=repeats or config.eval.generalist_repeats, log=log)
+      architectures=tuple(parse_architectures(architectures if architectures is not None
+                                              else config.eval.architectures)),
+      seed=config.seed, generalist_repeats=repeats or config.eval.generalist_repeats)
+  report = evaluate_lib.evaluate_transfer(agent, params, slots, datasets, students, num_envs,
+                                          settings, log=log)
   report["parameters"] = agent_lib.parameter_sharing(agent, jax.tree.map(lambda x: x[0], params))
   if any(s.discrete for s in slots) and not all(s.discrete for s in slots):
     report["cross_task_note"] = ("datasets are transplanted only between tasks of the same "

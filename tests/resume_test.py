@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -14,8 +13,10 @@ import conftest
 from conftest import REPO
 
 GENS = 24
+# The kill hook (`runner.SIGNAL_AFTER_ENV`) stops a run after an exact generation, so the
+# generations can be short: no polling, no race with the process.
 ARGS = ["--task=hopper", "--config.dataset.size=4", "--config.student.width=8",
-        "--config.student.bc_steps=5", "--config.eval.num_envs=1", "--config.eval.num_steps=1000",
+        "--config.student.bc_steps=5", "--config.eval.num_envs=1", "--config.eval.num_steps=100",
         "--config.es.population_size=8", f"--config.es.num_generations={GENS}",
         "--config.final_eval.num_students=2", "--config.final_eval.num_steps=20",
         "--config.log.generations_per_call=1", "--config.checkpoint.every_generations=3",
@@ -27,17 +28,20 @@ TIMING_KEYS = ("env_steps_per_s", "wall_time")
 
 # A discrete task (gymnax CartPole, fixed labels), 500-step episodes.
 CARTPOLE_ARGS = [a for a in ARGS if not a.startswith(("--task", "--config.eval.num_steps"))] + [
-    "--task=cartpole", "--config.eval.num_steps=500"]
+    "--task=cartpole", "--config.eval.num_steps=200"]
 
 
 def _cmd(workdir, *extra, args=ARGS):
   return [sys.executable, "-m", "launch.distill", f"--workdir={workdir}", *args, *extra]
 
 
-def _popen(workdir, *extra, args=ARGS):
-  return subprocess.Popen(_cmd(workdir, *extra, args=args), cwd=REPO, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True,
-                          env=dict(os.environ, PYTHONWARNINGS="ignore"))
+def _stopped_after(workdir, generation, *extra, args=ARGS, how=""):
+  """Runs the launcher until the kill hook signals it after `generation` (how: '' SIGKILL,
+  ':TERM' SIGTERM); returns the finished process."""
+  env = dict(os.environ, PYTHONWARNINGS="ignore",
+             HADES_TEST_SIGNAL_AFTER_GENERATION=f"{generation}{how}")
+  return subprocess.run(_cmd(workdir, *extra, args=args), cwd=REPO, capture_output=True,
+                        text=True, timeout=600, env=env)
 
 
 def _rows(workdir, task="hopper"):
@@ -46,14 +50,6 @@ def _rows(workdir, task="hopper"):
     return []
   with open(path) as f:
     return [json.loads(l) for l in f if l.strip().endswith("}")]
-
-
-def _wait_rows(proc, workdir, n, timeout=300, task="hopper"):
-  t0 = time.time()
-  while len(_rows(workdir, task)) < n:
-    assert proc.poll() is None, proc.communicate()[1][-3000:]
-    assert time.time() - t0 < timeout, "run did not progress"
-    time.sleep(0.05)
 
 
 def _outcome(workdir, task="hopper"):
@@ -88,19 +84,22 @@ def cartpole_reference(tmp_path_factory):
 @pytest.mark.xdist_group("hopper_reference")  # Shares the reference run.
 @pytest.mark.slow
 def test_sigkill_then_resume_is_bit_identical_and_workdir_is_locked(tmp_path, reference):
+  import checkpoints
+
   workdir = str(tmp_path)
-  proc = _popen(workdir)
-  _wait_rows(proc, workdir, 1)  # Now it holds the lock and is generating.
-  # A second launcher on the same workdir is refused while the first runs.
-  second = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True, timeout=300)
+  os.makedirs(os.path.join(workdir, "hopper"))
+  # A second launcher on a workdir in use is refused (here the test holds its lock).
+  with checkpoints.WorkdirLock(os.path.join(workdir, "hopper")):
+    second = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
   assert second.returncode == 2 and "in use by pid" in second.stderr, second.stderr[-2000:]
-  _wait_rows(proc, workdir, len(_rows(workdir)) + 4)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  assert len(_rows(workdir)) < GENS
+  # Killed after generation 7: its metrics rows are on disk, the last checkpoint is at 6.
+  killed = _stopped_after(workdir, 7)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  assert len(_rows(workdir)) == 7
   resumed = subprocess.run(_cmd(workdir), cwd=REPO, capture_output=True, text=True, timeout=600)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
-  assert "resuming from the checkpoint at generation" in resumed.stderr
+  assert f"resuming from the checkpoint at generation 6/{GENS}" in resumed.stderr
   arrays, rows = _outcome(workdir)
   ref_arrays, ref_rows = reference
   assert [r["generation"] for r in rows] == list(range(1, GENS + 1))
@@ -114,14 +113,12 @@ def test_sigkill_then_resume_is_bit_identical_and_workdir_is_locked(tmp_path, re
 def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, cartpole_reference):
   """On CartPole: the signal handling, refusals and resume do not depend on the family."""
   workdir = str(tmp_path)
-  proc = _popen(workdir, args=CARTPOLE_ARGS)
-  _wait_rows(proc, workdir, 5, task="cartpole")
-  proc.send_signal(signal.SIGTERM)
-  _, err = proc.communicate(timeout=120)
-  assert proc.returncode == 130 and "checkpoint saved" in err, err[-2000:]
+  stopped = _stopped_after(workdir, 5, args=CARTPOLE_ARGS, how=":TERM")
+  assert stopped.returncode == 130 and "checkpoint saved" in stopped.stderr, (
+      stopped.stderr[-2000:])
   stopped_at = len(_rows(workdir, "cartpole"))
-  assert stopped_at < GENS
-  assert str(stopped_at) in os.listdir(os.path.join(workdir, "cartpole", "checkpoints"))
+  assert stopped_at == 5  # SIGTERM saves the checkpoint of the generation it arrived in.
+  assert "5" in os.listdir(os.path.join(workdir, "cartpole", "checkpoints"))
   # Mismatching config and --resume=never are refused without touching the run.
   clash = subprocess.run(_cmd(workdir, "--config.es.sigma=0.1", args=CARTPOLE_ARGS), cwd=REPO,
                          capture_output=True, text=True, timeout=300)
@@ -145,11 +142,8 @@ def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, cartpole_referen
 def test_sigkill_then_resume_is_bit_identical_for_a_discrete_task(tmp_path,
                                                                  cartpole_reference):
   workdir = str(tmp_path / "killed")
-  proc = _popen(workdir, args=CARTPOLE_ARGS)
-  _wait_rows(proc, workdir, 7, task="cartpole")
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  assert len(_rows(workdir, "cartpole")) < GENS
+  killed = _stopped_after(workdir, 7, args=CARTPOLE_ARGS)
+  assert killed.returncode == -signal.SIGKILL and len(_rows(workdir, "cartpole")) == 7
   resumed = subprocess.run(_cmd(workdir, args=CARTPOLE_ARGS), cwd=REPO, capture_output=True,
                            text=True, timeout=600)
   assert resumed.returncode == 0 and "resuming from the checkpoint" in resumed.stderr

@@ -133,6 +133,13 @@ def get_config() -> ml_collections.ConfigDict:
                  "eval": {"num_steps": 500}, "final_eval": {"num_steps": 500},
                  "es": {"num_generations": 50}},
       "acrobot": {"dataset": {"size": 6}, "es": {"num_generations": 150}},
+      # Continuous torque (a Gaussian student): raw observations (cos, sin, speed) rather
+      # than running statistics, which the swing-up's early steps skew; whole 200-step
+      # episodes in 2 envs per student, 64 candidates for 250 cheap generations.
+      "pendulum": {"dataset": {"size": 8, "normalization": "none"},
+                   "es": {"population_size": 64, "num_generations": 250},
+                   "eval": {"num_envs": 2, "num_steps": 200},
+                   "final_eval": {"num_steps": 200}},
       # FashionMNIST IPC=1 in 18 min on 2 CPU cores (README): a cheaper CNN (8 filters of
       # stride 2, dense 64) and 200 SGD steps instead of the paper's 16 / 1 / 128 / 1000; the
       # images evolved as 14x14 offsets (4x fewer numbers whose gradient the ES estimates); 64
