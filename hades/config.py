@@ -106,6 +106,29 @@ def resolve_config(config: ml_collections.ConfigDict,
   return config
 
 
+def is_resolved(config: ml_collections.ConfigDict) -> bool:
+  """Whether `config` is what `resolve_config` returns (locked, its presets applied)."""
+  return config.is_locked and "task_presets" not in config
+
+
+def ensure_resolved(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """`config` if it is resolved, else `resolve_config(config)`: resolving twice would apply the
+  presets and task defaults again, over values the command line set."""
+  return config if is_resolved(config) else resolve_config(config)
+
+
+def with_values(config: ml_collections.ConfigDict,
+                values: Mapping[str, Any]) -> ml_collections.ConfigDict:
+  """A resolved config with `values` ({'student.width': 64}) set and nothing else changed
+  (no presets or defaults applied again), validated and locked."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  for key, value in values.items():
+    _set(config, key, value)
+  _validate(config)
+  config.lock()
+  return config
+
+
 def load_config_file(path: str, task: str,
                      assignments: list[str] = ()) -> ml_collections.ConfigDict:
   """Resolved config from a config file, its preset for `task`, then "key=value" assignments

@@ -101,7 +101,7 @@ def build(config: ml_collections.ConfigDict) -> Components:
   fitness_init, fitness_train, fitness_evaluate = student.init_params, genome.train, parts.evaluate
   if config.hades.fitness_width:
     proxy = family.make_task_parts(
-        spec, config_lib.resolve_config(config, {"student.width": config.hades.fitness_width}))
+        spec, config_lib.with_values(config, {"student.width": config.hades.fitness_width}))
     fitness_init, fitness_train = proxy.student.init_params, proxy.student.train
     fitness_evaluate = proxy.evaluate
   fitness = fitness_lib.make_population_fitness(

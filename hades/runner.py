@@ -87,8 +87,7 @@ def distill(config: ml_collections.ConfigDict, workdir: str,
   """Runs (or resumes) one task's distillation, writing into `workdir` (the task's directory).
 
   Args:
-    config: a resolved config (`config.resolve_config`); resolved again here, which changes
-      nothing for a resolved one.
+    config: a resolved config (`config.resolve_config`; an unresolved one is resolved here).
     log: where messages go (default: `progress.log`, else stderr).
     resume: 'auto' resumes from the workdir's checkpoint if there is one; 'never' refuses a
       workdir that has one; 'must' refuses a workdir that has none.
@@ -103,7 +102,7 @@ def distill(config: ml_collections.ConfigDict, workdir: str,
   log = log or progress.log
   if resume not in RESUME_MODES:
     raise ConfigError(f"unknown resume mode {resume!r}; choose one of {RESUME_MODES}")
-  config = config_lib.resolve_config(config)
+  config = config_lib.ensure_resolved(config)
   components = distill_lib.build(config)  # Validates everything before a file is written.
   os.makedirs(workdir, exist_ok=True)
   writer = jax.process_index() == 0  # Multi-host: only process 0 logs and writes files.

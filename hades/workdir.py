@@ -143,4 +143,4 @@ def is_finished(workdir: str, config: ml_collections.ConfigDict) -> bool:
       saved = json.load(f).get("config_hash")
   except (OSError, json.JSONDecodeError, AttributeError):
     return False
-  return saved == config_lib.config_hash(config_lib.resolve_config(config))
+  return saved == config_lib.config_hash(config_lib.ensure_resolved(config))

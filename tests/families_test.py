@@ -68,11 +68,13 @@ def test_a_users_module_registers_its_task_by_reference():
       "point_mass", "point_mass", False)
   config = config_lib.resolve_config(default.get_config(), {"task": POINT_MASS})
   # The task's own defaults beat the file, the command line beats them.
-  assert (config.task, config.es.num_generations, config.eval.num_steps) == (POINT_MASS, 30, 200)
+  assert (config.task, config.es.num_generations, config.eval.num_steps) == (POINT_MASS, 60, 200)
   assert config.dataset.labels == "learned" and config.student.learning_rate == 5e-3
   config = config_lib.resolve_config(default.get_config(),
                                      {"task": POINT_MASS, "es.num_generations": 3})
   assert config.es.num_generations == 3
+  # The runner takes a resolved config as it is: the task's defaults are not applied again.
+  assert config_lib.ensure_resolved(config).es.num_generations == 3
   with pytest.raises(ConfigError, match="cannot import task module 'no_such_pkg.tasks'"):
     tasks.resolve_task("no_such_pkg.tasks:thing")
   with pytest.raises(ConfigError, match="registers no task 'pointmass'.*point_mass"):
@@ -146,6 +148,7 @@ def test_a_users_task_distils_and_every_launcher_takes_it(tmp_path):
   run = workdir / "point_mass"
   summary = json.loads((run / "summary.json").read_text())
   assert summary["task"] == POINT_MASS and summary["num_students"] == 2
+  assert summary["generations"] == 4  # The command line beats the task's own defaults.
   assert json.loads((run / "config.json").read_text())["task"] == POINT_MASS
   scored = _run("launch.evaluate", f"--dataset={run / 'dataset.npz'}", "--num_students=2",
                 "--num_steps=200")
