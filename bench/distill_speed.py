@@ -25,7 +25,8 @@ from hades import config as config_lib
 from hades import distill
 from hades import sharding
 from hades import tasks
-from hades import timing
+
+import timing  # bench/timing.py, beside this script.
 
 sharding.request_exact_cpu_math()  # As the launchers run.
 

@@ -5,14 +5,16 @@ A checkpoint holds two items:
   meta:  JSON with the schema version, library versions, the resolved config, the shapes of
          every state leaf, and anything else the caller adds (task, backend, ...).
 Restoring reads `meta` first and refuses, with a clear message, a checkpoint whose config or
-shapes disagree with the requested run; a checkpoint that cannot be read is reported and the
-previous one is used.
+shapes disagree with the requested run. A checkpoint that cannot be read (state, meta or its
+metrics) is reported in one line and the previous one is used; the checkpoints after the one
+restored are removed, so the resumed run writes them again.
 """
 
 from __future__ import annotations
 
 import fcntl
 import importlib.metadata
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -78,19 +80,23 @@ class WorkdirLock:
 
 class RunCheckpointer:
   """Checkpoints of one run in `directory`, keeping the latest `keep_latest` and the best
-  `keep_best` by `best_metric` (orbax preservation policies)."""
+  `keep_best` by `best_metric` (orbax preservation policies); `log` reports checkpoints that
+  cannot be read."""
 
   def __init__(self, directory: str, keep_latest: int = 2, keep_best: int = 1,
-               best_metric: str = "fitness/best"):
+               best_metric: str = "fitness/best", log: Callable[[str], None] = _log.warning):
     self.directory = os.path.abspath(directory)
+    _drop_unreadable_metrics(self.directory, log)
     policy = ocp_managers.AnyPreservationPolicy([
         ocp_managers.LatestN(n=keep_latest),
         ocp_managers.BestN(get_metric_fn=lambda m: m.get(best_metric, -np.inf), n=keep_best,
                            keep_checkpoints_without_metrics=False),
     ])
+    # best_fn makes orbax write each step's metrics (BestN reads them, also after a restart).
     options = ocp.CheckpointManagerOptions(
-        preservation_policy=policy, enable_async_checkpointing=False,
-        cleanup_tmp_directories=True, create=True)
+        preservation_policy=policy, best_fn=lambda m: m.get(best_metric, -np.inf),
+        best_mode="max", enable_async_checkpointing=False, cleanup_tmp_directories=True,
+        create=True)
     self._manager = ocp.CheckpointManager(self.directory, options=options,
                                           item_names=("state", "meta"))
 
@@ -103,7 +109,10 @@ class RunCheckpointer:
     return steps[-1] if steps else None
 
   def save(self, step: int, state, meta: dict, metrics: dict | None = None) -> None:
-    """Saves `state` (pytree of arrays) and `meta` (JSON-able) as checkpoint `step`."""
+    """Saves `state` (pytree of arrays) and `meta` (JSON-able) as checkpoint `step`, replacing
+    a checkpoint of that step left by an earlier attempt (e.g. one that could not be read)."""
+    if int(step) in self.all_steps():
+      self._manager.delete(int(step))
     meta = dict(meta, schema_version=SCHEMA_VERSION, versions=versions(),
                 state_shapes=tree_shapes(state), step=int(step))
     self._manager.save(
@@ -118,33 +127,38 @@ class RunCheckpointer:
     return restored["meta"]
 
   def restore(self, abstract_state, check_meta: Callable[[dict], None] | None = None,
-              log: Callable[[str], None] = _log.warning):
+              log: Callable[[str], None] = _log.warning, max_step: int | None = None,
+              prune: bool = False):
     """Restores the newest readable checkpoint into the structure of `abstract_state`.
 
     Args:
       abstract_state: pytree of jax.ShapeDtypeStruct (or arrays) of the requested run.
       check_meta: raises CheckpointError if the checkpoint's meta does not fit the run.
-      log: where to report skipped (unreadable) checkpoints.
+      log: where to report skipped checkpoints (one line each).
+      max_step: checkpoints after this step are skipped (e.g. ahead of the run's metrics).
+      prune: remove the checkpoints after the one restored (skipped ones: unreadable or past
+        max_step), so that the resumed run writes them again (False: another process does).
 
     Returns:
-      (step, state, meta), or None when there is no checkpoint.
+      (step, state, meta), or None when no checkpoint is usable (the run starts over).
 
     Raises:
-      CheckpointError: the newest readable checkpoint disagrees with the run (config or shapes),
-        or no checkpoint is readable.
+      CheckpointError: the newest readable checkpoint disagrees with the run (config, shapes
+        or schema).
     """
     steps = self.all_steps()
-    if not steps:
-      return None
+    ahead = [s for s in steps if max_step is not None and s > max_step]
+    if ahead:
+      log(f"checkpoint(s) {ahead} in {self.directory} are ahead of the run's {max_step} "
+          "recorded generations; resuming from an earlier one and computing them again")
     wanted = tree_shapes(abstract_state)
-    errors = []
-    for step in reversed(steps):
+    found = None
+    for step in reversed([s for s in steps if s not in ahead]):
       try:
         meta = self.read_meta(step)
       except Exception as e:  # noqa: BLE001 - any failure to read means a corrupt checkpoint.
-        errors.append(f"step {step}: {type(e).__name__}: {str(e)[:200]}")
-        log(f"checkpoint {step} in {self.directory} is unreadable ({errors[-1]}); "
-            "trying the previous one")
+        log(f"checkpoint {step} in {self.directory} is unreadable ({_describe(e)}); trying "
+            "the previous one")
         continue
       if meta.get("schema_version") != SCHEMA_VERSION:
         raise CheckpointError(f"checkpoint {step} has schema version "
@@ -160,12 +174,39 @@ class RunCheckpointer:
         restored = self._manager.restore(
             step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))
       except Exception as e:  # noqa: BLE001
-        errors.append(f"step {step}: {type(e).__name__}: {str(e)[:200]}")
-        log(f"checkpoint {step} in {self.directory} is unreadable ({errors[-1]}); "
-            "trying the previous one")
+        log(f"checkpoint {step} in {self.directory} is unreadable ({_describe(e)}); trying "
+            "the previous one")
         continue
-      return step, restored["state"], meta
-    raise CheckpointError(f"no readable checkpoint in {self.directory}: " + "; ".join(errors))
+      found = step, restored["state"], meta
+      break
+    if prune:
+      for step in steps:
+        if found is None or step > found[0]:
+          self._manager.delete(step)
+    return found
 
   def close(self):
     self._manager.close()
+
+
+def _describe(error: Exception) -> str:
+  return f"{type(error).__name__}: {str(error)[:200]}"
+
+
+def _drop_unreadable_metrics(directory: str, log: Callable[[str], None]) -> None:
+  """Removes the metrics file of any checkpoint step whose metrics cannot be parsed (a write
+  cut short): orbax would refuse to open the directory. The step itself stays and is restored
+  if its state is readable; it no longer counts as a best checkpoint."""
+  if not os.path.isdir(directory):
+    return
+  for name in sorted(os.listdir(directory)):
+    path = os.path.join(directory, name, "metrics", "metrics")
+    if not (name.isdigit() and os.path.isfile(path)):
+      continue
+    try:
+      with open(path) as f:
+        json.load(f)
+    except (OSError, ValueError) as e:
+      log(f"checkpoint {name} in {directory} has unreadable metrics ({_describe(e)}); "
+          "ignoring them")
+      os.remove(path)

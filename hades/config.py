@@ -11,6 +11,7 @@ presets: it is self-contained, and its hash identifies the run's results.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -117,16 +118,10 @@ def ensure_resolved(config: ml_collections.ConfigDict) -> ml_collections.ConfigD
   return config if is_resolved(config) else resolve_config(config)
 
 
-def with_values(config: ml_collections.ConfigDict,
-                values: Mapping[str, Any]) -> ml_collections.ConfigDict:
-  """A resolved config with `values` ({'student.width': 64}) set and nothing else changed
-  (no presets or defaults applied again), validated and locked."""
-  config = ml_collections.ConfigDict(config.to_dict())
-  for key, value in values.items():
-    _set(config, key, value)
-  _validate(config)
-  config.lock()
-  return config
+def typed(section: Mapping[str, Any], cls: type):
+  """The frozen dataclass `cls` with the values of a config section (its fields' names; a field
+  the section lacks keeps its default): how the builder hands settings below it."""
+  return cls(**{f.name: section[f.name] for f in dataclasses.fields(cls) if f.name in section})
 
 
 def load_config_file(path: str, task: str,
@@ -184,3 +179,36 @@ def _validate(config: ml_collections.ConfigDict) -> None:
       raise ConfigError(f"eval.{key} must be >= 1, got {config.eval[key]}")
   if config.student.bc_steps < 0:
     raise ConfigError(f"student.bc_steps must be >= 0, got {config.student.bc_steps}")
+  _validate_later_failures(config)
+
+
+def _at_least(config: ml_collections.ConfigDict, key: str, low: int, why: str = "") -> None:
+  section, field = key.split(".")
+  if config[section][field] < low:
+    raise ConfigError(f"{key} must be >= {low}{why}, got {config[section][field]}")
+
+
+# Below this a float32 schedule has lost its precision (the smallest normal float32 is 1.2e-38).
+_SMALLEST_SCHEDULE_VALUE = 1e-30
+
+
+def _validate_later_failures(config: ml_collections.ConfigDict) -> None:
+  """Values that would fail only after the generations, or quietly spoil them."""
+  _at_least(config, "final_eval.num_students", 1, " (the result's fresh students)")
+  _at_least(config, "final_eval.num_steps", 1)
+  _at_least(config, "final_eval.num_envs", 0, " (0: eval.num_envs)")
+  _at_least(config, "checkpoint.keep_latest", 1, " (a run resumes from its latest checkpoint)")
+  _at_least(config, "checkpoint.keep_best", 0)
+  _at_least(config, "checkpoint.every_generations", 1)
+  es = config.es
+  for name, limit, decay in (("sigma", "sigma_limit", "sigma_decay"),
+                             ("learning_rate", "lr_limit", "lr_decay")):
+    if not es[name] > 0:
+      raise ConfigError(f"es.{name} must be > 0, got {es[name]}")
+    last = max(es[limit], es[name] * es[decay] ** es.num_generations)
+    if not last >= _SMALLEST_SCHEDULE_VALUE:
+      raise ConfigError(f"es.{name}={es[name]} x es.{decay}={es[decay]} per generation reaches "
+                        f"{last:.3g} by generation {es.num_generations}: a schedule that "
+                        f"reaches zero stalls or breaks the ES; set es.{limit} > 0")
+  if config.dataset.normalization == "constant" and config.dataset.obs_stats:
+    dataset_lib.read_obs_stats(config.dataset.obs_stats)

@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import os
 import re
-import tempfile
 import zipfile
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 from flax import struct
 
 from hades import errors
+from hades import files
 from hades import gymnax_env
 from hades import minatar_files
 from hades import policy as policy_lib
@@ -211,18 +211,8 @@ def save(path: str, dataset: SyntheticDataset, info: DatasetInfo, **extra: np.nd
   arrays.update({k: np.asarray(v) for k, v in extra.items()})
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.savez(f, **arrays)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions.
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
+    np.savez(f, **arrays)
 
 
 _REFERENCE_NAME = re.compile(r"brax_(?P<sweep>sweepD_)?(?P<task>[a-z0-9_]+?)_D(?P<size>\d+)_distill")
@@ -320,6 +310,24 @@ def _load_released_minatar(path: str, normalization: str | None
                      student=student, eval_envs=8,
                      fixed_init=-1 if meta["fixed_init_seed"] is None else meta["fixed_init_seed"])
   return SyntheticDataset(jnp.asarray(states), jnp.asarray(actions)), info
+
+
+def read_obs_stats(path: str, obs_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+  """(obs_mean [obs], obs_var [obs]) from the .npz at `path` (e.g. one of the paper's D4
+  files); ConfigError unless both are readable, 1-D of one length (`obs_size` when given),
+  finite, with every variance > 0."""
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      mean, var = np.asarray(f["obs_mean"], np.float32), np.asarray(f["obs_var"], np.float32)
+  except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise ConfigError(f"cannot read obs_mean/obs_var from {path}: {e}") from None
+  size = mean.shape[0] if mean.ndim == 1 and obs_size is None else obs_size
+  if mean.shape != (size,) or var.shape != (size,):
+    raise ConfigError(f"obs stats in {path} have shapes {mean.shape} and {var.shape}; need "
+                      f"({size if size is not None else 'obs'},) for both")
+  if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var)) and np.all(var > 0)):
+    raise ConfigError(f"obs stats in {path} must be finite with every obs_var > 0")
+  return mean, var
 
 
 def check_fits(dataset: SyntheticDataset, obs_size: int, act_size: int, what: str = "dataset"):

@@ -27,6 +27,7 @@ from hades import student as student_lib
 from hades import tasks
 from hades import types
 from hades import validation as validation_lib
+from hades.families import base as families_base
 
 if TYPE_CHECKING:
   from evosax.algorithms.distribution_based.base import DistributionBasedAlgorithm
@@ -51,6 +52,7 @@ class Components:
     candidates_per_chunk: candidates each device trains and evaluates at once (0: all).
     validation: how the ES mean is validated (None: never; the final mean is the result).
     init_genome: seed -> the ES's starting genome (None: the layout's all-zero template).
+    run: the run's seed, length and final scoring (`methods.RunFacts`).
   """
 
   task: str
@@ -70,6 +72,7 @@ class Components:
   candidates_per_chunk: int = 0
   validation: validation_lib.Validation | None = None
   init_genome: Any = None
+  run: methods.RunFacts = methods.RunFacts()
 
   def to_dataset(self, genome) -> dataset_lib.SyntheticDataset:
     """An evolved pytree (any leading axes) as what the students train on."""
@@ -84,24 +87,50 @@ class Components:
     return flatten_util.ravel_pytree(self.layout.template)[1](flat)
 
 
+def task_settings(config: ml_collections.ConfigDict) -> families_base.TaskSettings:
+  """What the config's task family needs from a resolved config (`families.base`)."""
+  spec, family = tasks.lookup(config.task)
+  options = None
+  if family.options_type is not None:
+    options = config_lib.typed(config[family.options_section], family.options_type)
+  return families_base.TaskSettings(
+      seed=config.seed, student=student_lib.StudentSettings.for_task(spec, config.student),
+      dataset_size=config.dataset.size, labels=config.dataset.labels,
+      normalization=config.dataset.normalization, obs_stats=config.dataset.obs_stats,
+      backend=config.env.backend, episode_length=config.env.episode_length,
+      eval_envs=config.eval.num_envs, eval_steps=config.eval.num_steps, options=options)
+
+
+def run_facts(config: ml_collections.ConfigDict) -> methods.RunFacts:
+  """How a resolved config's result is scored and its run described (`methods.RunFacts`)."""
+  final = config.final_eval
+  return methods.RunFacts(
+      seed=config.seed, num_generations=config.es.num_generations, mode=config.hades.mode,
+      num_students=config.hades.num_students, fitness_width=config.hades.fitness_width,
+      final_students=final.num_students, final_envs=final.num_envs or config.eval.num_envs,
+      final_steps=final.num_steps, episode_length=config.env.episode_length)
+
+
 def make_task_parts(config: ml_collections.ConfigDict) -> types.TaskParts:
   """The student, evaluation and dataset info of the config's task, from its family."""
   spec, family = tasks.lookup(config.task)
-  return family.make_task_parts(spec, config)
+  return family.make_task_parts(spec, task_settings(config))
 
 
 def build(config: ml_collections.ConfigDict) -> Components:
-  """Builds student, BC, evaluation, fitness and strategy from a resolved config."""
+  """Builds student, BC, evaluation, fitness and strategy from a resolved config: the one
+  place below the runner that reads the config (into typed settings for everything else)."""
   spec, family = tasks.lookup(config.task)
-  parts = family.make_task_parts(spec, config)
+  settings = task_settings(config)
+  parts = family.make_task_parts(spec, settings)
   method = methods.get_method(config.method)
-  genome = method.make_genome(config, parts)
+  genome = method.make_genome(settings, parts)
   layout, student = genome.layout, parts.student
   # The ES's students: the dataset's own, or narrower (cheaper) ones (hades.fitness_width).
   fitness_init, fitness_train, fitness_evaluate = student.init_params, genome.train, parts.evaluate
   if config.hades.fitness_width:
-    proxy = family.make_task_parts(
-        spec, config_lib.with_values(config, {"student.width": config.hades.fitness_width}))
+    narrow = dataclasses.replace(settings.student, width=config.hades.fitness_width)
+    proxy = family.make_task_parts(spec, dataclasses.replace(settings, student=narrow))
     fitness_init, fitness_train = proxy.student.init_params, proxy.student.train
     fitness_evaluate = proxy.evaluate
   fitness = fitness_lib.make_population_fitness(
@@ -111,7 +140,8 @@ def build(config: ml_collections.ConfigDict) -> Components:
   def population_fitness(genomes, key, fixed_params=None):
     return fitness(layout.to_dataset(genomes), key, fixed_params)
 
-  strategy, es_params = strategy_lib.make_strategy(config.es, layout.template)
+  es = config_lib.typed(config.es, strategy_lib.EsSettings)
+  strategy, es_params = strategy_lib.make_strategy(es, layout.template)
   unravel = flatten_util.ravel_pytree(layout.template)[1]
   validation = validation_lib.make_validation(
       student.init_params, genome.train, parts.evaluate,
@@ -126,7 +156,7 @@ def build(config: ml_collections.ConfigDict) -> Components:
       env_steps_per_generation=(config.es.population_size * config.hades.num_students
                                 * parts.eval_steps),
       step_unit=family.step_unit, candidates_per_chunk=config.es.candidates_per_chunk,
-      validation=validation, init_genome=genome.init_genome)
+      validation=validation, init_genome=genome.init_genome, run=run_facts(config))
   sharding.chunk_shape(config.es.population_size, components.candidates_per_chunk,
                        sharding.make_mesh())
   return components
@@ -235,8 +265,12 @@ def make_generation(components: Components, evaluate: types.PopulationFitness, v
     population, es_state = strategy.ask(ask_key, state.es_state, es_params)
     fitness, aux = evaluate(population, fitness_key, state.fixed_params)
     finite = jnp.isfinite(fitness)
-    # evosax minimises; non-finite candidates rank worst (a huge loss) and never poison the ES.
-    loss = jnp.where(finite, -fitness, jnp.finfo(jnp.float32).max)
+    # evosax minimises. A non-finite candidate gets the generation's worst finite loss: it
+    # ranks last, and strategies that use raw fitness values see no value outside the finite
+    # ones' range (a huge stand-in would dominate their fitness shaping and can make the mean
+    # NaN). A generation with no finite candidate is refused by the runner.
+    worst = jnp.max(jnp.where(finite, -fitness, -jnp.inf))
+    loss = jnp.where(finite, -fitness, jnp.where(jnp.isfinite(worst), worst, 0.0))
     es_state, _ = strategy.tell(tell_key, population, loss, es_state, es_params)
     n_finite = jnp.maximum(jnp.sum(finite), 1)
     safe = jnp.where(finite, fitness, 0.0)

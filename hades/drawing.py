@@ -18,6 +18,8 @@ import numpy as np  # noqa: E402
 from matplotlib import patches  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
+from hades import files  # noqa: E402
+
 BACKGROUND = (18, 18, 28)
 GRID_LINE = (45, 45, 60)
 # Distinct colours for up to 10 channels (tab10-like, brightened for a dark background).
@@ -145,9 +147,23 @@ def unnormalize(states, obs_mean, obs_var) -> np.ndarray:
 
 
 def plot_minatar_dataset(states, labels, num_channels: int, action_names, path: str,
-                         obs_mean=None, obs_var=None, channel_names=None, channel_colors=None,
-                         title: str | None = None) -> None:
-  """Writes the dataset figure: one panel per state, one row per action label (PNG).
+                         **kwargs) -> None:
+  """Writes `minatar_dataset_figure(states, labels, num_channels, action_names, **kwargs)` to
+  `path` (PNG)."""
+  _save(minatar_dataset_figure(states, labels, num_channels, action_names, **kwargs), path)
+
+
+def _save(fig, path: str) -> None:
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=100)
+  plt.close(fig)
+
+
+def minatar_dataset_figure(states, labels, num_channels: int, action_names, obs_mean=None,
+                           obs_var=None, channel_names=None, channel_colors=None,
+                           title: str | None = None) -> plt.Figure:
+  """The dataset figure: one panel per state, one row per action label.
 
   Args:
     states: [D, obs] states in normalised space (un-normalised with obs_mean/obs_var when
@@ -156,7 +172,6 @@ def plot_minatar_dataset(states, labels, num_channels: int, action_names, path: 
       the label's probability).
     num_channels: C of the (10, 10, C) grid.
     action_names: A names, one per action.
-    path: output image file.
     channel_names: C names for the legend (optional).
   """
   states = np.asarray(states, np.float32)
@@ -200,9 +215,7 @@ def plot_minatar_dataset(states, labels, num_channels: int, action_names, path: 
   if title:
     fig.suptitle(title, fontsize=10)
   fig.tight_layout(rect=(0, 0.06 if channel_names else 0, 1, 1))
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  return fig
 
 
 def save_gif(frames, path: str, fps: int = 15) -> None:
@@ -212,19 +225,24 @@ def save_gif(frames, path: str, fps: int = 15) -> None:
     raise ValueError(f"frames must be [T, H, W, 3] with T >= 1, got {frames.shape}")
   images = [Image.fromarray(f) for f in frames]
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  images[0].save(path, save_all=True, append_images=images[1:],
-                 duration=max(1, round(1000 / fps)), loop=0)
+  with files.atomic_path(path) as tmp:
+    images[0].save(tmp, save_all=True, append_images=images[1:],
+                   duration=max(1, round(1000 / fps)), loop=0)
 
 
-def plot_image_dataset(images, labels, path: str, class_names=None, start=None,
-                       title: str = "") -> None:
+def plot_image_dataset(images, labels, path: str, **kwargs) -> None:
+  """Writes `image_dataset_figure(images, labels, **kwargs)` to `path` (PNG)."""
+  _save(image_dataset_figure(images, labels, **kwargs), path)
+
+
+def image_dataset_figure(images, labels, class_names=None, start=None,
+                         title: str = "") -> plt.Figure:
   """Distilled images as a grid, one row per class label, next to the images they started
   from (supervised tasks).
 
   Args:
     images: [D, side * side] pixels (drawn on a fixed [0, 1] grey scale, clipped).
     labels: [D] int class of each image.
-    path: PNG to write.
     class_names: a name per class (default: the class index).
     start: [D, side * side] the ES's starting images in the same order (e.g. class means),
       drawn in the first columns of each row; None: distilled images only.
@@ -259,5 +277,4 @@ def plot_image_dataset(images, labels, path: str, class_names=None, start=None,
   if title:
     fig.suptitle(title, fontsize=9)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
+  return fig

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jax
 import numpy as np
@@ -24,6 +24,9 @@ from hades import neuroevolution
 from hades import progress as progress_lib
 from hades import types
 from hades.errors import ConfigError
+
+if TYPE_CHECKING:
+  from hades.families.base import TaskSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +43,32 @@ class Genome:
   layout: Any
   train: types.Train
   init_genome: Any = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunFacts:
+  """What a method needs to describe a run and score its result (built from the config by
+  `distill.build`, kept in `Components.run`).
+
+  Attributes:
+    seed: the run's seed (the result is scored with seed + 1).
+    num_generations: the run's length (recorded with the result).
+    mode, num_students: HaDES-F/-R ('fixed' | 'random') and students (rollouts) per candidate.
+    fitness_width: the ES's students' width when narrower than the dataset's (0: the same).
+    final_students, final_envs, final_steps: how the result is scored (`config.final_eval`;
+      final_envs already resolved from `config.eval` when 0).
+    episode_length: the env's time limit (0: the task's own).
+  """
+
+  seed: int = 0
+  num_generations: int = 0
+  mode: str = "random"
+  num_students: int = 1
+  fitness_width: int = 0
+  final_students: int = 8
+  final_envs: int = 4
+  final_steps: int = 1024
+  episode_length: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,13 +111,13 @@ class Method(Protocol):
   def default_num_students(self, mode: str) -> int:
     """Students (or rollouts) per candidate when `hades.num_students` is 0."""
 
-  def make_genome(self, config, parts: types.TaskParts) -> Genome:
+  def make_genome(self, settings: TaskSettings, parts: types.TaskParts) -> Genome:
     """The genome's layout, training and start for a task's parts."""
 
-  def describe(self, components, config) -> str:
+  def describe(self, components) -> str:
     """What a run evolves, for its first log line."""
 
-  def write_results(self, config, components, outcome: Outcome, workdir: str | None,
+  def write_results(self, components, outcome: Outcome, workdir: str | None,
                     config_hash: str) -> dict:
     """Writes the result file into `workdir` (None: another process writes) and returns the
     summary of the result's scores."""
@@ -118,22 +147,22 @@ class DatasetMethod:
   def default_num_students(self, mode: str) -> int:
     return 1 if mode == "fixed" else 2  # HaDES-F: its one fixed init; HaDES-R: the paper's 2.
 
-  def make_genome(self, config, parts: types.TaskParts) -> Genome:
-    layout = dataset_lib.make_layout(config.dataset.size, parts.obs_size, parts.act_size,
-                                     config.dataset.labels, parts.student.head.discrete,
+  def make_genome(self, settings: TaskSettings, parts: types.TaskParts) -> Genome:
+    layout = dataset_lib.make_layout(settings.dataset_size, parts.obs_size, parts.act_size,
+                                     settings.labels, parts.student.head.discrete,
                                      parts.base, parts.coarse_states)
     return Genome(layout, parts.student.train)
 
-  def describe(self, components, config) -> str:
+  def describe(self, components) -> str:
+    run = components.run
     actions = _actions(components, components.layout.labels)
     text = (f"distilling D={components.layout.template.size} (obs {components.obs_size}, "
-            f"{actions}), HaDES-{config.hades.mode[0].upper()} x{config.hades.num_students} "
-            "students")
-    if config.hades.fitness_width:
-      text += f" of width {config.hades.fitness_width} (dataset's: {config.student.width})"
+            f"{actions}), HaDES-{run.mode[0].upper()} x{run.num_students} students")
+    if run.fitness_width:
+      text += f" of width {run.fitness_width} (dataset's: {components.student.width})"
     return text
 
-  def write_results(self, config, components, outcome: Outcome, workdir: str | None,
+  def write_results(self, components, outcome: Outcome, workdir: str | None,
                     config_hash: str) -> dict:
     """dataset.npz and its scores (fresh students on it).
 
@@ -142,29 +171,28 @@ class DatasetMethod:
     and the ES's starting dataset (start_states/start_actions, e.g. class means) ride along.
     The summary scores both means and the start.
     """
-    dataset = outcome.result
+    dataset, run = outcome.result, components.run
     if workdir is not None:
       dataset_lib.save(os.path.join(workdir, self.result_file), dataset,
                        dataclasses.replace(components.info, source=os.path.abspath(workdir)),
                        best_states=outcome.best.states, best_actions=outcome.best.actions,
                        final_states=outcome.final.states, final_actions=outcome.final.actions,
                        start_states=outcome.start.states, start_actions=outcome.start.actions,
-                       generations=np.asarray(config.es.num_generations),
+                       generations=np.asarray(run.num_generations),
                        config_hash=np.array(config_hash),
                        **{k: np.asarray(v) for k, v in outcome.selection.items()})
-    final = config.final_eval
     score = evaluation.shared_dataset_scorer(
-        components.task, components.info, components.student, final.num_students,
-        final.num_envs or config.eval.num_envs, final.num_steps)
-    summary = score(dataset, config.seed + 1)
+        components.task, components.info, components.student, run.final_students,
+        run.final_envs, run.final_steps)
+    summary = score(dataset, run.seed + 1)
     summary.update(outcome.selection)
     if outcome.validated is not None:
       same = all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(outcome.validated),
                                                       jax.tree.leaves(outcome.final)))
-      final_scores = summary if same else score(outcome.final, config.seed + 1)
+      final_scores = summary if same else score(outcome.final, run.seed + 1)
       summary["final_mean_return_mean"] = final_scores["return_mean"]
       summary["final_mean_return_std"] = final_scores["return_std"]
-    summary["zero_dataset_return"] = score(outcome.start, config.seed + 1)["return_mean"]
+    summary["zero_dataset_return"] = score(outcome.start, run.seed + 1)["return_mean"]
     return summary
 
   def summary_line(self, summary: dict) -> str:
@@ -185,20 +213,20 @@ class WeightsMethod:
     del mode
     return 1  # One rollout per candidate (the paper).
 
-  def make_genome(self, config, parts: types.TaskParts) -> Genome:
-    del config
+  def make_genome(self, settings: TaskSettings, parts: types.TaskParts) -> Genome:
+    del settings
     init_params = parts.student.init_params
     return Genome(neuroevolution.make_layout(init_params), neuroevolution.identity_train,
                   neuroevolution.make_init_genome(init_params))
 
-  def describe(self, components, config) -> str:
+  def describe(self, components) -> str:
     return (f"evolving the student's {components.layout.size} weights (obs "
-            f"{components.obs_size}, {_actions(components)}), {config.hades.num_students} "
+            f"{components.obs_size}, {_actions(components)}), {components.run.num_students} "
             "rollout(s) per candidate")
 
-  def write_results(self, config, components, outcome: Outcome, workdir: str | None,
+  def write_results(self, components, outcome: Outcome, workdir: str | None,
                     config_hash: str) -> dict:
-    return neuroevolution.write_results(config, components, outcome.result, outcome.selection,
+    return neuroevolution.write_results(components, outcome.result, outcome.selection,
                                         workdir, config_hash)
 
   def summary_line(self, summary: dict) -> str:

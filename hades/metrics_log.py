@@ -13,11 +13,29 @@ import os
 from collections.abc import Iterable
 
 import checkpoints
+from hades import files
 from hades.errors import InputError
 
 
 class MetricsError(InputError):
   """A metrics sink cannot be used (e.g. wandb enabled but not installed)."""
+
+
+def recorded_generations(path: str) -> int:
+  """How many generations `path` records without a gap from generation 1 (0: no file): a
+  resumed run starts from a checkpoint no later than this, so no row is ever missing."""
+  count = 0
+  if os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        try:
+          row = json.loads(line)
+        except json.JSONDecodeError:
+          break
+        if not isinstance(row, dict) or row.get("generation") != count + 1:
+          break
+        count += 1
+  return count
 
 
 def truncate_jsonl(path: str, generations: int) -> None:
@@ -39,10 +57,7 @@ def truncate_jsonl(path: str, generations: int) -> None:
           break
         if row.get("generation", 0) <= generations:
           rows.append(line)
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.writelines(r + "\n" for r in rows)
-  os.replace(tmp, path)
+  files.write_text(path, "".join(r + "\n" for r in rows))
   if len(rows) != generations:
     raise checkpoints.CheckpointError(
         f"{path} has {len(rows)} rows for the {generations} checkpointed generations")
@@ -129,6 +144,5 @@ def _start_wandb(workdir: str, task: str, log_config, run_config: dict):
                    name=f"{task}-{os.path.basename(os.path.dirname(os.path.abspath(workdir)))}",
                    config=run_config, id=run_id, resume="allow", dir=workdir)
   if run_id is None:
-    with open(id_path, "w") as f:
-      f.write(run.id)
+    files.write_text(id_path, run.id)
   return run

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 from typing import Any
 
 import jax
@@ -23,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
+from hades import files
 from hades import fitness as fitness_lib
 from hades import memo
 from hades import rollout
@@ -110,9 +112,8 @@ def save_policy(path: str, params: types.Params, **extra: np.ndarray) -> None:
   """Writes a policy's parameters as `params/<module>/<name>` arrays (plus `extra`), atomically."""
   flat = traverse_util.flatten_dict(jax.device_get(params), sep="/")
   arrays = {f"params/{k}": np.asarray(v) for k, v in flat.items()}
-  tmp = path + ".tmp.npz"
-  np.savez(tmp, **arrays, **extra)
-  os.replace(tmp, path)
+  with files.atomic_path(path) as tmp, open(tmp, "wb") as f:
+    np.savez(f, **arrays, **extra)
 
 
 def load_policy(path: str) -> types.Params:
@@ -120,7 +121,7 @@ def load_policy(path: str) -> types.Params:
   try:
     with np.load(path, allow_pickle=False) as f:
       flat = {k[len("params/"):]: np.asarray(f[k]) for k in f.files if k.startswith("params/")}
-  except (OSError, ValueError) as e:
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
     raise InputError(f"cannot read policy {path}: {e}") from None
   if not flat:
     raise InputError(f"{path} holds no policy parameters (params/* arrays)")
@@ -131,23 +132,22 @@ def load_policy(path: str) -> types.Params:
 _SCORERS = memo.Memo(max_entries=8)
 
 
-def write_results(config, components, params: types.Params, selection: dict,
+def write_results(components, params: types.Params, selection: dict,
                   workdir: str | None, config_hash: str) -> dict:
   """Writes `workdir`/policy.npz (None: another process writes) and returns the summary:
-  `params` scored by `config.final_eval.num_students` independent rollouts, next to the
+  `params` scored by `components.run.final_students` independent rollouts, next to the
   ES's initial weights (`initial_policy_return`)."""
   if workdir is not None:
     save_policy(os.path.join(workdir, "policy.npz"), params, config_hash=np.array(config_hash),
                 **{k: np.asarray(v) for k, v in selection.items()})
-  final = config.final_eval
+  run = components.run
   args = (components.task, components.info, components.student, components.head,
-          final.num_students, final.num_envs or config.eval.num_envs, final.num_steps,
-          config.env.episode_length)
+          run.final_students, run.final_envs, run.final_steps, run.episode_length)
   key = ["policy_scorer", args[0], components.info.program_fields(), args[2], repr(args[3]),
          *args[4:]]
   score = _SCORERS.get(key, lambda: make_policy_scorer(*args))
-  summary = score(params, config.seed + 1)
+  summary = score(params, run.seed + 1)
   summary.update(selection)
-  summary["initial_policy_return"] = score(components.init_genome(config.seed),
-                                           config.seed + 1)["return_mean"]
+  summary["initial_policy_return"] = score(components.init_genome(run.seed),
+                                           run.seed + 1)["return_mean"]
   return summary

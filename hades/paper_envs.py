@@ -25,6 +25,9 @@ the paper's students were only ever asked to keep the first pole up.
 
 from __future__ import annotations
 
+# First: brax imports MuJoCo, which prints notices without its GPU backend.
+from hades import quiet_mujoco  # noqa: F401
+
 import jax
 import jax.numpy as jnp
 from brax import envs as brax_envs

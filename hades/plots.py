@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from hades import files  # noqa: E402
 
 
 # Observation feature names of the planar tasks (MuJoCo/Gym order; Brax uses the same layout).
@@ -34,16 +35,19 @@ ACTION_NAMES = {
 def read_metrics(path: str) -> dict[str, np.ndarray]:
   """metrics.jsonl -> {key: [G] array} (rows in file order; NaN where a row lacks a key, e.g.
   validation/return between validations)."""
-  with open(path) as f:
-    rows = [json.loads(line) for line in f if line.strip()]
+  rows = files.read_jsonl(path)
   keys = list(dict.fromkeys(k for row in rows for k in row))
   return {k: np.asarray([r.get(k, np.nan) for r in rows], np.float64) for k in keys}
 
 
 def plot_fitness(metrics: dict[str, np.ndarray], task: str, path: str) -> None:
   """Writes `fitness_figure` as a PNG."""
-  fig = fitness_figure(metrics, task)
-  fig.savefig(path)
+  _save(fitness_figure(metrics, task), path)
+
+
+def _save(fig: plt.Figure, path: str) -> None:
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp)
   plt.close(fig)
 
 
@@ -82,6 +86,11 @@ def _names(table, task, n, prefix):
 
 
 def plot_dataset(states: np.ndarray, actions: np.ndarray, task: str, path: str) -> None:
+  """Writes `dataset_figure(states, actions, task)` to `path` (PNG)."""
+  _save(dataset_figure(states, actions, task), path)
+
+
+def dataset_figure(states: np.ndarray, actions: np.ndarray, task: str) -> plt.Figure:
   """The distilled dataset as two heat-maps: states [D, obs] and their action labels [D, act].
 
   Rows are the D data points; states are in the student's normalised units.
@@ -106,5 +115,4 @@ def plot_dataset(states: np.ndarray, actions: np.ndarray, task: str, path: str) 
   ax_s.set_ylabel("data point")
   fig.suptitle(f"distilled {task} dataset: {d} state-action pairs", fontsize=10)
   fig.tight_layout()
-  fig.savefig(path)
-  plt.close(fig)
+  return fig

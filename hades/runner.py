@@ -163,7 +163,7 @@ class _Run:
     self.t_start = time.time()
     self.ckpt = checkpoints.RunCheckpointer(os.path.join(workdir, "checkpoints"),
                                             config.checkpoint.keep_latest,
-                                            config.checkpoint.keep_best)
+                                            config.checkpoint.keep_best, log=log)
     self.metrics_log = None
     self.sec_per_generation = float("nan")  # Measured by run_generations, compile excluded.
 
@@ -199,7 +199,12 @@ class _Run:
       abstract = jax.tree.map(
           lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
           jax.eval_shape(lambda: _to_storable(state)))
-      restored = self.ckpt.restore(abstract, self._check_meta, log=self.log)
+      # Only checkpoints whose generations metrics.jsonl holds: a row lost in a crash is
+      # computed again rather than leaving the metrics behind the state.
+      recorded = metrics_log_lib.recorded_generations(os.path.join(self.workdir,
+                                                                   "metrics.jsonl"))
+      restored = self.ckpt.restore(abstract, self._check_meta, log=self.log,
+                                   max_step=recorded, prune=self.writer)
     if restored is None:
       if resume == "must":
         raise checkpoints.CheckpointError(f"--resume=must but {self.workdir} has no checkpoint")
@@ -245,7 +250,7 @@ class _Run:
     for n in set(plan) - set(self.runs):
       self.runs[n] = distill_lib.make_distill_run(self.step, n)
     runs = self.runs
-    what = components.method.describe(components, config)
+    what = components.method.describe(components)
     self.log(f"[{self.task}] {what} with {config.es.strategy} popsize "
              f"{config.es.population_size}, {self.num_gens} generations, "
              f"{components.env_steps_per_generation} {components.step_unit}/generation, on "
@@ -319,8 +324,13 @@ class _Run:
         validated=distill_lib.validated_dataset(components, state),
         best=distill_lib.best_dataset(components, state),
         start=distill_lib.zero_dataset(components), selection=self._selection(state))
-    summary = components.method.write_results(self.config, components, outcome,
+    summary = components.method.write_results(components, outcome,
                                               self.workdir if self.writer else None, self.hash)
+    if not np.isfinite(summary["return_mean"]):
+      raise FloatingPointError(
+          f"[{self.task}] the result's fresh students score {summary['return_mean']} (not "
+          f"finite); {components.method.result_file} is written, summary.json is not (lower the "
+          "BC learning rate or check final_eval)")
     summary.update(generations=self.num_gens, config_hash=self.hash,
                    wall_time=time.time() - self.t_start,
                    sec_per_generation=self.sec_per_generation,

@@ -18,7 +18,7 @@ POPULATION_AXIS = "population"
 # rounded differently on 1 and N devices and 1000-step returns drifted apart. Without FMA
 # instructions (AVX is the widest x86 ISA without them) every op rounds the same way whatever
 # the fusion: same dataset on any device count, for about 25% more time per generation on a
-# 2-core AVX2 CPU (BC loses FMA; README, Speed).
+# 2-core AVX2 CPU (BC loses FMA; docs/reproducibility.md).
 EXACT_CPU_ISA = "AVX"
 
 

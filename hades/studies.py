@@ -140,15 +140,17 @@ class InitModeStudy(_NoExtras):
     what it was computed from, recomputed when that changed. Each student's compiled scorer is
     kept for the next runs (`evaluation.shared_dataset_scorer`)."""
     final = run.config.final_eval
-    with open(os.path.join(workdir, "summary.json")) as f:
-      made_by = json.load(f)["config_hash"]
+    made_by = files.read_json(os.path.join(workdir, "summary.json"))["config_hash"]
     key = {"dataset_config_hash": made_by, "students": settings.students.to_dict(),
            "num_students": settings.num_students, "num_envs": final.num_envs or
            run.config.eval.num_envs, "num_steps": final.num_steps, "seed": run.seed + 1}
     path = os.path.join(workdir, "transfer.json")
     if os.path.exists(path):
-      with open(path) as f:
-        cached = json.load(f)
+      try:
+        cached = files.read_json(path)
+      except InputError as e:  # A cache: computed again.
+        log(f"[{run.name}] {e}; scoring the transfer students again")
+        cached = {}
       if json.loads(json.dumps(key)) == cached.get("computed_from"):
         return cached["scores"]
     dataset, info = dataset_lib.load(os.path.join(workdir, "dataset.npz"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ import ml_collections
 import numpy as np
 
 from hades import config as config_lib
+from hades import files
 from hades import tasks as tasks_lib
 from hades.errors import ConfigError
 
@@ -106,23 +106,20 @@ def read_run(workdir: str) -> dict | None:
   path = os.path.join(workdir, "summary.json")
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    summary = json.load(f)
+  summary = files.read_json(path)
   steps_per_gen = summary.get("env_steps_per_generation", math.nan)
   curve = {"generation": [], "env_steps": [], "wall_time": [], "return": []}
   metrics = os.path.join(workdir, "metrics.jsonl")
   if os.path.exists(metrics):
-    with open(metrics) as f:
-      for line in f:
-        row = json.loads(line)
-        if "generation" not in row or "validation/best_return" not in row:
-          continue
-        if not math.isfinite(row["validation/best_return"]):
-          continue
-        curve["generation"].append(row["generation"])
-        curve["env_steps"].append(row["generation"] * steps_per_gen)
-        curve["wall_time"].append(row.get("wall_time", math.nan))
-        curve["return"].append(row["validation/best_return"])
+    for row in files.read_jsonl(metrics):
+      if "generation" not in row or "validation/best_return" not in row:
+        continue
+      if not math.isfinite(row["validation/best_return"]):
+        continue
+      curve["generation"].append(row["generation"])
+      curve["env_steps"].append(row["generation"] * steps_per_gen)
+      curve["wall_time"].append(row.get("wall_time", math.nan))
+      curve["return"].append(row["validation/best_return"])
   summary["curve"] = curve
   return summary
 

@@ -1,5 +1,6 @@
 """Plots of a study (`hades.study`): learning curves with seed bands, return vs D, and the
-transfer heat-maps of HaDES-R and HaDES-F datasets. Each function writes one PNG."""
+transfer heat-maps of HaDES-R and HaDES-F datasets. Each `*_figure` returns the figure; each
+`plot_*` writes it as one PNG."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hades import files  # noqa: E402
+
 
 def _stack(curves: list[dict], x_key: str) -> tuple[np.ndarray, np.ndarray]:
   """Seeds' curves cut to their common length: x [T] (mean over seeds), returns [seeds, T]."""
@@ -20,7 +23,28 @@ def _stack(curves: list[dict], x_key: str) -> tuple[np.ndarray, np.ndarray]:
   return xs.mean(axis=0), ys
 
 
+def _save(fig, path: str, **kwargs) -> None:
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=110, **kwargs)
+  plt.close(fig)
+
+
 def plot_curves(task: str, series_curves: dict[str, list[dict]], path: str) -> None:
+  _save(curves_figure(task, series_curves), path)
+
+
+def plot_dataset_size(task: str, rows: dict[str, dict], paper: dict | None, path: str) -> None:
+  _save(dataset_size_figure(task, rows, paper), path)
+
+
+def plot_transfer(task: str, rows: dict[str, dict], path: str) -> None:
+  """Writes `transfer_figure` (nothing when no row has transfer scores)."""
+  fig = transfer_figure(task, rows)
+  if fig is not None:
+    _save(fig, path, bbox_inches="tight")
+
+
+def curves_figure(task: str, series_curves: dict[str, list[dict]]) -> plt.Figure:
   """Best-validated return vs env steps and vs wall time, one line per series (mean over
   seeds) with a band from the worst to the best seed."""
   fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -39,11 +63,10 @@ def plot_curves(task: str, series_curves: dict[str, list[dict]], path: str) -> N
   axes[0].legend()
   fig.suptitle(f"{task}: HaDES vs ES on the weights (band: min..max over seeds)")
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  return fig
 
 
-def plot_dataset_size(task: str, rows: dict[str, dict], paper: dict | None, path: str) -> None:
+def dataset_size_figure(task: str, rows: dict[str, dict], paper: dict | None) -> plt.Figure:
   """Final return (mean +- standard error over seeds) against D, with the paper's files."""
   fig, ax = plt.subplots(figsize=(6, 4))
   points = sorted((row["x"], row["mean"], row["stderr"]) for row in rows.values())
@@ -61,16 +84,15 @@ def plot_dataset_size(task: str, rows: dict[str, dict], paper: dict | None, path
   ax.grid(alpha=0.3)
   ax.legend()
   fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  return fig
 
 
-def plot_transfer(task: str, rows: dict[str, dict], path: str) -> None:
+def transfer_figure(task: str, rows: dict[str, dict]) -> plt.Figure | None:
   """One heat-map per mode: rows are the student fields changed, cells the return of students
   with that value (colour: relative to the run's own student)."""
   modes = [m for m, row in rows.items() if row.get("transfer")]
   if not modes:
-    return
+    return None
   variants = [v for v in rows[modes[0]]["transfer"] if v != "own"]
   fields = list(dict.fromkeys(v.split("=")[0] for v in variants))
   width = max(sum(v.startswith(f + "=") for v in variants) for f in fields)
@@ -92,5 +114,4 @@ def plot_transfer(task: str, rows: dict[str, dict], path: str) -> None:
     ax.set_title(f"{mode} (own student {own:.0f})")
   fig.colorbar(image, ax=axes[0].tolist(), label="return / own student's")
   fig.suptitle(f"{task}: datasets scored by other students")
-  fig.savefig(path, dpi=110, bbox_inches="tight")
-  plt.close(fig)
+  return fig

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -101,10 +100,10 @@ def make_evaluate(policy: types.Policy, images: np.ndarray, labels: np.ndarray,
   return evaluate
 
 
-def load_data(data_config: Mapping[str, Any]) -> image_data.ImageData:
-  """The real images of `config.data` (dir, validation_size); DatasetFileError if unusable."""
-  return image_data.load(os.path.abspath(data_config["dir"]),
-                         int(data_config.get("validation_size", 5000)))
+def load_data(directory: str, validation_size: int = 5000) -> image_data.ImageData:
+  """The real images in `directory`, the last `validation_size` training images held out;
+  DatasetFileError if unusable."""
+  return image_data.load(os.path.abspath(directory), int(validation_size))
 
 
 def labelled(images: np.ndarray, num_classes: int, labels: str = "fixed"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 # Quiet Brax's optional-dependency import warnings before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import contextlib  # noqa: E402
 import logging  # noqa: E402
 import warnings  # noqa: E402
 
@@ -25,12 +25,8 @@ for _message in NOISY_WARNINGS:
   warnings.filterwarnings("ignore", message=_message)
 logging.getLogger("brax").setLevel(logging.ERROR)
 
-# Brax prints optional-dependency notices ("Failed to import warp") on stdout when imported;
-# keep stdout for results (launch.evaluate prints JSON there).
-with contextlib.redirect_stdout(sys.stderr):
-  import brax.envs  # noqa: F401, E402
-
-import checkpoints as _checkpoints
+import checkpoints as _checkpoints  # noqa: E402
+from hades import quiet_mujoco  # noqa: F401, E402  (first of hades: before brax imports MuJoCo)
 from hades import config as _config
 from hades import errors as _errors
 from hades import progress as _progress
@@ -78,14 +74,53 @@ def default_compilation_cache() -> str:
 
 
 def enable_compilation_cache(path: str) -> None:
-  """Points JAX's persistent compilation cache at `path` ('' turns it off)."""
+  """Points JAX's persistent compilation cache at `path` ('' turns it off).
+
+  JAX loads native code from the cache, so it must be this user's own: a new directory is
+  created private (0700); one that another user owns, or that others can write to, is refused
+  (InputError).
+  """
   import jax
 
   if not path:
     jax.config.update("jax_enable_compilation_cache", False)
     return
-  jax.config.update("jax_compilation_cache_dir", os.path.expanduser(path))
+  path = os.path.abspath(os.path.expanduser(path))
+  try:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    info = os.stat(path)
+  except OSError as e:
+    raise InputError(f"cannot use the compilation cache {path}: {e.strerror}; pass "
+                     "--compilation_cache=DIR (or '' to turn it off)") from None
+  if info.st_uid != os.getuid():
+    raise InputError(f"the compilation cache {path} belongs to another user (uid "
+                     f"{info.st_uid}) and JAX runs the code it holds; pass "
+                     "--compilation_cache=DIR of your own (or '' to turn it off)")
+  if info.st_mode & 0o002:
+    raise InputError(f"the compilation cache {path} can be written by others (mode "
+                     f"{info.st_mode & 0o777:o}) and JAX runs the code it holds; "
+                     f"chmod go-w {path}, or pass --compilation_cache=DIR")
+  jax.config.update("jax_compilation_cache_dir", path)
   jax.config.update("jax_compilation_cache_max_size", COMPILATION_CACHE_MAX_BYTES)
+
+
+def tasks_help(what: str) -> str:
+  """A --task/--tasks help text: `what`, then every registered task."""
+  from hades import tasks
+
+  return (f"{what} One of: {', '.join(tasks.TASKS)}; or module:name, a task your own module "
+          "registers (examples/custom_task.py).")
+
+
+def _show_shared_flags_in_help() -> None:
+  """Makes --help list the flags every launcher shares (defined here: --resume, --progress,
+  --dry_run, --overwrite, ...; and --config files) next to the launcher's own, instead of only
+  under --helpfull among the libraries' flags."""
+  main_module = sys.argv[0]
+  for name in list(flags.FLAGS):
+    module = flags.FLAGS.find_module_defining_flag(name)
+    if module == __name__ or (module or "").startswith("ml_collections.config_flags"):
+      flags.FLAGS.register_key_flag_for_module(main_module, flags.FLAGS[name])
 
 
 def run(main):
@@ -99,8 +134,8 @@ def run(main):
 
   def wrapped(argv):
     absl_logging.set_verbosity(absl_logging.WARNING)
-    enable_compilation_cache(flags.FLAGS.compilation_cache)
     try:
+      enable_compilation_cache(flags.FLAGS.compilation_cache)
       return main(argv)
     except USER_ERRORS as e:
       print(f"error: {e}", file=sys.stderr, flush=True)
@@ -112,12 +147,17 @@ def run(main):
       print(f"interrupted: {e}", file=sys.stderr, flush=True)
       sys.exit(130)
 
+  _show_shared_flags_in_help()
+
   def parse_flags(argv):
     try:
       return flags.FLAGS(argv)
     except flags.Error as e:  # Unknown flag or config field, bad value: one line, status 2.
       print(f"error: {str(e).splitlines()[0]}", file=sys.stderr, flush=True)
       sys.exit(2)
+    except SystemExit as e:  # absl exits 1 after printing asked-for help: that is a success.
+      asked = {"--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"} & set(argv[1:])
+      sys.exit(0 if asked and e.code == 1 else e.code)
 
   app.run(wrapped, flags_parser=parse_flags)
 
@@ -222,6 +262,22 @@ def maybe_initialize_distributed():
                              num_processes=f.num_processes, process_id=f.process_id)
 
 
+def _override_error(error: Exception) -> str:
+  """ml_collections' error for a bad --config.* override as one line: the unknown field and
+  its suggestion ('unknown config field es.sigmaa (did you mean sigma?)'), or the message."""
+  while isinstance(error, (AttributeError, KeyError)) and error.args and isinstance(
+      error.args[0], Exception):
+    error = error.args[0]  # ml_collections wraps the KeyError in an AttributeError.
+  text = str(error.args[0]) if error.args else str(error)
+  if not isinstance(error, (AttributeError, KeyError)):
+    return " ".join(text.split())
+  field = re.search(r"""^'([^']+)'|Key "([^"]+)" does not exist""", text)
+  hint = re.search(r'Did you mean "([^"]+)"', text)
+  name = next((g for g in field.groups() if g), text) if field else text.splitlines()[0]
+  return f"unknown config field {name!r}" + (f" (did you mean {hint.group(1)!r}?)" if hint
+                                             else "")
+
+
 def define_config(default_path: str | None = None,
                   help_text: str = "Config file (ml_collections).") -> None:
   """DEFINE_config_file('config', ...) (default: hades/configs/default.py), turning a bad
@@ -237,8 +293,5 @@ def define_config(default_path: str | None = None,
   try:
     config_flags.DEFINE_config_file("config", default_path, help_text, lock_config=True)
   except (AttributeError, KeyError, TypeError, ValueError, flags.Error) as e:
-    message = str(e).strip("\"'")
-    if isinstance(e, (AttributeError, KeyError)):
-      message = f"unknown config field {message!r}"
-    print(f"error: bad --config override: {message}", file=sys.stderr, flush=True)
+    print(f"error: bad --config override: {_override_error(e)}", file=sys.stderr, flush=True)
     sys.exit(2)

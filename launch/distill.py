@@ -19,7 +19,7 @@ from launch import common
 
 FLAGS = flags.FLAGS
 common.define_config()
-flags.DEFINE_string("task", None, "Task to distil (overrides config.task).")
+flags.DEFINE_string("task", None, common.tasks_help("Task to distil (overrides config.task)."))
 flags.DEFINE_string("workdir", None, "Output directory; the task writes into WORKDIR/<task>/.")
 common.define_run_flags()
 

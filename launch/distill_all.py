@@ -12,7 +12,6 @@ all-zero dataset's.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ from launch import common
 
 FLAGS = flags.FLAGS
 common.define_config()
-flags.DEFINE_string("tasks", "ant,hopper,walker", "Comma-separated tasks.")
+flags.DEFINE_string("tasks", "ant,hopper,walker", common.tasks_help("Comma-separated tasks."))
 flags.DEFINE_string("workdir", None, "Output directory; task T writes into WORKDIR/T/.")
 flags.DEFINE_enum("then", None, ["multitask"],
                   "After distilling: 'multitask' trains the generalist on the datasets and "
@@ -65,8 +64,7 @@ def main(argv):
       if FLAGS.resume != "never" and workdir_lib.is_finished(workdirs[name], configs[name]):
         progress.log(f"[{name}] already finished with this config in {workdirs[name]}; "
                      "skipping")
-        with open(os.path.join(workdirs[name], "summary.json")) as f:
-          summary = json.load(f)
+        summary = files.read_json(os.path.join(workdirs[name], "summary.json"))
         progress.end_task(name)
       else:
         summary = runner.distill(configs[name], workdirs[name], resume=FLAGS.resume,

@@ -1,9 +1,9 @@
 """Train fresh students on a dataset by BC and report their return.
 
   python -m launch.evaluate --dataset=runs/x/hopper/dataset.npz
-  python -m launch.evaluate --dataset=../shared/reference/brax_hopper_D64_distill_seed0.npz
+  python -m launch.evaluate --dataset=paper/brax_hopper_D64_distill_seed0.npz
   python -m launch.evaluate --num_students=64 \
-      --dataset=../shared/reference/minatar/minatar_Breakout-MinAtar_D16_distill_seed0.npz
+      --dataset=paper/minatar_Breakout-MinAtar_D16_distill_seed0.npz
   python -m launch.evaluate --task=fashion_mnist --dataset=runs/x/fashion_mnist/dataset.npz
 
 Student settings default to the run's own config.json next to the dataset, or to the paper's
@@ -27,7 +27,7 @@ from launch import common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", None, "Dataset .npz (ours or one of the paper's released files).")
-flags.DEFINE_string("task", None, "Task; default: the dataset's own task.")
+flags.DEFINE_string("task", None, common.tasks_help("Task; default: the dataset's own task."))
 flags.DEFINE_enum("normalization", None, ["running", "constant", "none"],
                   "Override the dataset's observation normalisation mode.")
 flags.DEFINE_integer("num_students", 8, "Fresh students (each its own init and eval key).")
@@ -57,6 +57,7 @@ flags.mark_flag_as_required("dataset")
 def main(argv):
   del argv
   from hades import evaluation
+  from hades import files
 
   saved = evaluation.load_run_config(FLAGS.dataset)
   student = saved.get("student", {})
@@ -77,8 +78,7 @@ def main(argv):
   text = json.dumps(result, indent=2)
   if FLAGS.output:
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-    with open(FLAGS.output, "w") as f:
-      f.write(text + "\n")
+    files.write_text(FLAGS.output, text + "\n")
   else:
     print(text)
   print(evaluation.describe_result(result), file=sys.stderr)

@@ -26,9 +26,8 @@ from launch import common  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Workdir of a distillation.")
-flags.DEFINE_string("task", None,
-                    "Task to render (specialist default: hopper; generalist default: all its "
-                    "tasks).")
+flags.DEFINE_string("task", None, common.tasks_help(
+    "Task to render (specialist default: hopper; generalist default: all its tasks)."))
 flags.DEFINE_enum("agent", "specialist", ["specialist", "generalist"],
                   "specialist: a fresh student trained on the task's own dataset; generalist: "
                   "the multi-task generalist (launch.train_multitask) given the task's id.")

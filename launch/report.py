@@ -11,7 +11,6 @@ of final returns (and WORKDIR/transfer.png when present).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -28,6 +27,7 @@ flags.mark_flag_as_required("workdir")
 def main(argv):
   del argv
   from hades import dataset as dataset_lib
+  from hades import files
   from hades import plots
   from hades import progress
   from hades import tasks as tasks_lib
@@ -59,8 +59,7 @@ def main(argv):
       section += [f"![dataset]({task}/dataset.png)", ""]
     summary_path = os.path.join(tdir, "summary.json")
     if os.path.exists(summary_path):
-      with open(summary_path) as f:
-        s = json.load(f)
+      s = files.read_json(summary_path)
       if "validation_generation" in s:
         selected = f"best-validated mean (gen {s['validation_generation']})"
         final_mean = (f"{fmt(s['final_mean_return_mean'])} +- "
@@ -78,8 +77,7 @@ def main(argv):
     sections += section
   if os.path.exists(os.path.join(workdir, "transfer.png")):
     sections += ["## Task transfer", "", "![transfer](transfer.png)", ""]
-  with open(os.path.join(workdir, "report.md"), "w") as f:
-    f.write("\n".join(lines + [""] + sections) + "\n")
+  files.write_text(os.path.join(workdir, "report.md"), "\n".join(lines + [""] + sections) + "\n")
   print(f"wrote {os.path.join(workdir, 'report.md')} and plots for {', '.join(tasks)}",
         file=sys.stderr)
 

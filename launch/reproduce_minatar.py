@@ -1,6 +1,6 @@
 """Score the paper's released MinAtar datasets with the authors' protocol; print a table.
 
-  python -m launch.reproduce_minatar --dir=../shared/reference/minatar --output=runs/minatar.json
+  python -m launch.reproduce_minatar --dir=paper --output=runs/minatar.json
 
 Every `minatar_<Env>_D<n>_<distill|overfit>_seed<s>.npz` in --dir goes through the same path
 as `launch.evaluate --dataset=<file>`: the authors' student (2x512 ReLU, 64 Adam steps at 0.03
@@ -13,7 +13,6 @@ stored in the file (population mean and max at the last generation).
 from __future__ import annotations
 
 import glob
-import json
 import os
 import sys
 
@@ -35,6 +34,7 @@ def main(argv):
   import numpy as np
 
   from hades import evaluation
+  from hades import files
   from hades import minatar_files
 
   paths = sorted(glob.glob(os.path.join(FLAGS.dir, "minatar_*_D*_*_seed*.npz")))
@@ -60,8 +60,7 @@ def main(argv):
           f"{result['return_mean']:.1f} +- {result['return_std']:.1f} ({n}) |", flush=True)
   if FLAGS.output:
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-    with open(FLAGS.output, "w") as f:
-      json.dump(rows, f, indent=2)
+    files.write_json(FLAGS.output, rows)
     print(f"wrote {FLAGS.output}", file=sys.stderr)
 
 

@@ -2,7 +2,7 @@
 
   python -m launch.study --study=neuroevolution --tasks=hopper,cartpole --seeds=3 --workdir=W
   python -m launch.study --study=dataset_size --tasks=hopper --workdir=W \
-      --paper_dir=../shared/reference
+      --paper_dir=paper  (launch.import_paper output)
   python -m launch.study --study=init_mode --tasks=hopper --workdir=W
   python -m launch.study --study=dataset_size --config=hades/configs/paper.py \
       --study_config=hades/configs/study_paper.py --tasks=halfcheetah --workdir=W   # GPUs
@@ -30,7 +30,7 @@ from launch import common
 FLAGS = flags.FLAGS
 common.define_config()
 flags.DEFINE_enum("study", None, list(studies.STUDIES), "Which study to run.")
-flags.DEFINE_string("tasks", "hopper", "Comma-separated tasks.")
+flags.DEFINE_string("tasks", "hopper", common.tasks_help("Comma-separated tasks."))
 flags.DEFINE_integer("seeds", 3, "Seeds per grid point (config.seed, config.seed + 1, ...).")
 flags.DEFINE_string("workdir", None, "The study's directory (one subdirectory per run).")
 flags.DEFINE_string("paper_dir", None,
@@ -108,8 +108,7 @@ def main(argv):
                  runs={name: {k: r[k] for k in ("return_mean", "return_std", "wall_time")}
                        for name, r in results.items()})
   files.write_json(os.path.join(root, "study.json"), summary)
-  with open(os.path.join(root, "study.md"), "w") as f:
-    f.write(study_lib.markdown(summary))
+  files.write_text(os.path.join(root, "study.md"), study_lib.markdown(summary))
   for task in tasks:
     path = os.path.join(root, f"{FLAGS.study}_{task}.png")
     study.plot(task, summary["tasks"].get(task, {}), runs, results, paper.get(task), path)

@@ -20,7 +20,8 @@ FLAGS = flags.FLAGS
 common.define_config(os.path.join(os.path.dirname(multitask.configs.__file__), "default.py"),
                      "Multitask config file.")
 flags.DEFINE_string("workdir", None, "Workdir holding <task>/dataset.npz.")
-flags.DEFINE_string("tasks", None, "Comma-separated tasks (default: every task with a dataset).")
+flags.DEFINE_string("tasks", None, common.tasks_help(
+    "Comma-separated tasks (default: every task with a dataset)."))
 flags.DEFINE_bool("overwrite", False,
                   "Replace generalists already in WORKDIR/multitask/ that were trained with "
                   "another config or other datasets: their checkpoints and config.json are "

@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hades import files  # noqa: E402
+
 
 def plot_transfer(report: dict, path: str) -> None:
   """Heat-map of returns on each task (rows) of students trained on each task's dataset, of the
@@ -34,5 +36,6 @@ def plot_transfer(report: dict, path: str) -> None:
   fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="return / specialist's return")
   ax.set_title("task transfer: return (relative to the task's own dataset)", fontsize=9)
   fig.tight_layout()
-  fig.savefig(path)
+  with files.atomic_path(path) as tmp:
+    fig.savefig(tmp)
   plt.close(fig)

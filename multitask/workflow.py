@@ -93,6 +93,15 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
   what it wrote.
   """
   workdir = os.path.abspath(workdir)
+  if not os.path.isdir(workdir):
+    raise InputError(f"workdir not found: {workdir}")
+  with checkpoints.WorkdirLock(workdir):
+    return _train_multitask(workdir, names, config, log, overwrite)
+
+
+def _train_multitask(workdir: str, names: list[str], config: ml_collections.ConfigDict,
+                     log, overwrite: bool) -> dict:
+  _remove_stale_staging(workdir, log)
   datasets, students, _ = load_task_datasets(workdir, names)
   config = resolve_agent_config(config, students)
   data, slots = combine.combine(datasets)
@@ -105,13 +114,17 @@ def train_multitask(workdir: str, names: list[str], config: ml_collections.Confi
     raise InputError(
         f"{out_dir} exists but holds no generalist (no config.json of one); hades will not "
         "touch it: move it away or use another --workdir")
-  if existing is not None and ({k: v for k, v in existing.items()
-                                if k not in ("final_loss", "parameters")}
-                               == json.loads(json.dumps(meta))):
+  same = existing is not None and ({k: v for k, v in existing.items()
+                                     if k not in ("final_loss", "parameters")}
+                                    == json.loads(json.dumps(meta)))
+  if same and _checkpoint_matches(out_dir, existing):
     log(f"[multitask] {out_dir} already holds generalists trained with this config and "
         "these datasets; keeping them")
     return {"tasks": meta["tasks"], "final_loss": existing.get("final_loss"), "reused": True}
-  if existing is not None and not overwrite:
+  if same:  # Its record is ours but the checkpoint is missing, unreadable or another's.
+    log(f"[multitask] the generalists {out_dir}/config.json describes have no usable "
+        "checkpoint (an interrupted save); training them again")
+  elif existing is not None and not overwrite:
     changed = _changed_datasets(existing, meta["datasets"])
     what = (f"other datasets ({', '.join(changed)} changed since)" if changed and
             existing.get("tasks") == meta["tasks"] else
@@ -159,6 +172,37 @@ def _save_generalist(workdir: str, out_dir: str, step: int, params, meta: dict,
   os.replace(os.path.join(staging, "config.json"), os.path.join(out_dir, "config.json"))
   os.rmdir(staging)
   shutil.rmtree(old)
+
+
+def _remove_stale_staging(workdir: str, log) -> None:
+  """Removes what an interrupted `_save_generalist` left in `workdir` (its .multitask-new-* and
+  .multitask-old-* folders, which hold only checkpoints/ and config.json); the caller holds the
+  workdir lock, so no other save is under way."""
+  for name in sorted(os.listdir(workdir)):
+    path = os.path.join(workdir, name)
+    if (name.startswith((".multitask-new-", ".multitask-old-")) and os.path.isdir(path)
+        and not os.path.islink(path)
+        and set(os.listdir(path)) <= {"checkpoints", "config.json"}):
+      log(f"[multitask] removing {path}, left by an interrupted save")
+      shutil.rmtree(path)
+
+
+def _checkpoint_matches(out_dir: str, meta: dict) -> bool:
+  """Whether `out_dir`/checkpoints holds a readable checkpoint whose record is `meta`'s."""
+  if not os.path.isdir(os.path.join(out_dir, "checkpoints")):
+    return False
+  ckpt = checkpoints.RunCheckpointer(os.path.join(out_dir, "checkpoints"))
+  try:
+    step = ckpt.latest_step()
+    if step is None:
+      return False
+    saved = ckpt.read_meta(step)
+  except Exception:  # noqa: BLE001 - unreadable: train again.
+    return False
+  finally:
+    ckpt.close()
+  keys = ("config", "tasks", "datasets")
+  return all(json.loads(json.dumps(saved.get(k))) == meta.get(k) for k in keys)
 
 
 def dataset_hashes(datasets: dict) -> dict[str, str]:

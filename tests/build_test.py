@@ -13,6 +13,8 @@ THIRD_PARTY = {"jax": "jax", "flax": "flax", "optax": "optax", "evosax": "evosax
                "pytest": "pytest", "imageio": "imageio", "mujoco": "mujoco", "PIL": "pillow",
                "tensorboardX": "tensorboardX", "rich": "rich", "wandb": "wandb",
                "gymnax": "gymnax"}
+# Scripts run by path: they import helper modules beside them by their bare name.
+SCRIPT_DIRS = ("bench", "examples")
 LAYERS = {"launch": 3, "multitask": 2, "hades": 1, "checkpoints": 0}
 
 
@@ -53,7 +55,11 @@ def test_build_deps_match_imports():
     for src in target["srcs"]:
       for imp in _imports(src):
         top = imp.split(".")[0]
-        if top in FIRST_PARTY:
+        sibling = os.path.join(os.path.dirname(src), top + ".py")
+        if (os.path.dirname(src) in SCRIPT_DIRS and top not in FIRST_PARTY
+            and os.path.exists(os.path.join(REPO, sibling))):
+          first.add(":" + label_of_module[_module_of(sibling)])  # A script's own helper.
+        elif top in FIRST_PARTY:
           # The longest prefix that is a library target.
           parts = imp.split(".")
           for n in range(len(parts), 0, -1):

@@ -30,7 +30,7 @@ def test_paper_config_has_no_cpu_shortcuts():
 @pytest.mark.parametrize("task", ["hopper", "walker2d"])
 def test_cpu15_fitness_runs_the_final_horizon(task):
   # At 1000 fitness steps the ES could not see students that fall right after the reset, which
-  # the 1024-step final score halves (README, "Longer runs").
+  # the 1024-step final score halves (docs/experiments/2026-11-27_cpu15.md).
   resolved = config_lib.resolve_config(cpu15.get_config(), {"task": task})
   assert resolved.eval.num_steps == resolved.final_eval.num_steps == 1024
   assert resolved.validation.every_generations > 0
@@ -91,3 +91,45 @@ def test_config_differences_ignores_prefixes():
   assert config_lib.config_differences(a, b) == ["es.num_generations", "es.sigma", "log.x"]
   assert config_lib.config_differences(a, b, ignore=("es.num_generations", "log.")) == [
       "es.sigma"]
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"final_eval.num_students": 0}, "final_eval.num_students must be >= 1"),
+    ({"final_eval.num_steps": 0}, "final_eval.num_steps must be >= 1"),
+    ({"checkpoint.keep_latest": 0, "checkpoint.keep_best": 0}, "keep_latest must be >= 1"),
+    ({"checkpoint.keep_best": -1}, "keep_best must be >= 0"),
+    ({"es.sigma": 0.0, "es.sigma_limit": 0.0}, "es.sigma must be > 0"),
+    ({"es.learning_rate": -0.1}, "es.learning_rate must be > 0"),
+    # 0.3 * 0.5**200 underflows: the schedule reaches zero long before the run ends.
+    ({"es.sigma_decay": 0.5, "es.sigma_limit": 0.0, "es.num_generations": 200},
+     "reaches zero"),
+])
+def test_values_that_would_fail_after_the_generations_are_refused_up_front(values, message):
+  with pytest.raises(ConfigError, match=message):
+    config_lib.resolve_config(default.get_config(), {"task": "cartpole", **values})
+
+
+def test_the_papers_decaying_supervised_schedule_is_accepted():
+  """sigma x0.999 per generation without a floor (the paper) stays far from zero in 2000."""
+  config = config_lib.resolve_config(paper.get_config(), {"task": "fashion_mnist"})
+  assert config.es.sigma_decay < 1.0 and config.es.sigma_limit == 0.0
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (None, "cannot read obs_mean/obs_var"),  # An empty file.
+    ({"obs_mean": [0.0, 1.0]}, "cannot read obs_mean/obs_var"),  # No variances.
+    ({"obs_mean": [0.0, 1.0], "obs_var": [1.0]}, "shapes"),
+    ({"obs_mean": [0.0, float("nan")], "obs_var": [1.0, 1.0]}, "finite"),
+    ({"obs_mean": [0.0, 1.0], "obs_var": [1.0, 0.0]}, "obs_var > 0"),
+])
+def test_observation_statistics_files_are_checked_when_resolved(tmp_path, arrays, message):
+  import numpy as np
+
+  path = tmp_path / "stats.npz"
+  if arrays is None:
+    path.write_bytes(b"")
+  else:
+    np.savez(path, **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
+  with pytest.raises(ConfigError, match=message):
+    config_lib.resolve_config(default.get_config(), {
+        "task": "hopper", "dataset.normalization": "constant", "dataset.obs_stats": str(path)})

@@ -75,16 +75,15 @@ TARGET_ACTIONS = np.array([[0.2], [-0.1]], np.float32)
 
 
 def toy_es_config(strategy="Open_ES", popsize=32, lr=0.05, sigma=0.03, **schedules):
-  """A `config.es` for the toy problem (schedules constant unless given)."""
-  import ml_collections
+  """The ES settings for the toy problem (schedules constant unless given)."""
+  from hades import strategy as strategy_lib
 
-  schedules = dict(dict(sigma_decay=1.0, sigma_limit=0.0, lr_decay=1.0, lr_limit=0.0),
-                   **schedules)
-  return ml_collections.ConfigDict(dict(strategy=strategy, population_size=popsize, sigma=sigma,
-                                        learning_rate=lr, antithetic=True, **schedules))
+  return strategy_lib.EsSettings(strategy=strategy, population_size=popsize, sigma=sigma,
+                                 learning_rate=lr, antithetic=True, **schedules)
 
 
-def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigma=0.03):
+def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigma=0.03,
+                   nan_one=False):
   import jax.numpy as jnp
 
   from hades import dataset as dataset_lib
@@ -96,8 +95,9 @@ def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigm
 
   """Toy distillation components (distill_test, validation_test): D=2, obs 3, act 1.
 
-  Their 'fitness' is minus the squared distance to a known dataset; every
-  candidate reports a BC loss of 2 (NaN where its fitness is NaN)."""
+  Their 'fitness' is minus the squared distance to a known dataset (NaN for every other
+  candidate with nan_half, for the first of each generation with nan_one); every candidate
+  reports a BC loss of 2 (NaN where its fitness is NaN)."""
   template = dataset_lib.zeros(2, 3, 1)
   strategy_obj, params = strategy_lib.make_strategy(
       toy_es_config(strategy, popsize, lr, sigma), template)
@@ -108,6 +108,8 @@ def toy_components(strategy="Open_ES", popsize=32, nan_half=False, lr=0.05, sigm
           + jnp.sum((datasets.actions - TARGET_ACTIONS) ** 2, axis=(1, 2)))
     if nan_half:
       f = f.at[::2].set(jnp.nan)
+    if nan_one:
+      f = f.at[0].set(jnp.nan)
     return f, fitness_lib.FitnessAux(jnp.zeros_like(f), jnp.where(jnp.isnan(f), jnp.nan, 2.0))
 
   return distill.Components(

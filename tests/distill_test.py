@@ -78,6 +78,24 @@ def test_nan_candidates_rank_worst_and_are_counted():
   assert _distance(mean) < 0.05 * float(jnp.sum(TARGET_STATES**2))
 
 
+@pytest.mark.parametrize("name", strategy_lib.strategy_names())
+def test_one_nan_candidate_per_generation_never_poisons_any_strategy(name):
+  """Every strategy hades accepts, 30 generations with one NaN candidate each: the ES mean and
+  its metrics stay finite (the NaN candidate is scored as the generation's worst; a huge
+  stand-in made ARS, ASEBO, NoiseReuseES and PersistentES NaN)."""
+  components = _toy_components(name, popsize=16, nan_one=True)
+  state = distill.init_state(components, seed=0)
+  state, metrics = distill.make_distill_run(distill.make_distill_step(components), 30)(state)
+  assert np.all(np.isfinite(np.asarray(state.es_state.mean))), name
+  np.testing.assert_array_equal(metrics["fitness/nonfinite"], 1)
+  assert np.all(np.isfinite(metrics["fitness/mean"]))
+
+
+def test_a_population_that_makes_lm_ma_es_nan_is_a_config_error():
+  with pytest.raises(ConfigError, match="c_c exceeds 2"):
+    strategy_lib.make_strategy(_es_config("LM_MA_ES", popsize=32), dataset_lib.zeros(2, 3, 1))
+
+
 def test_run_is_traced_once():
   components = _toy_components()
   state = distill.init_state(components, seed=0)

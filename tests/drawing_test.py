@@ -50,19 +50,53 @@ def test_save_gif_roundtrip(tmp_path):
     drawing.save_gif(frames[0], str(path))
 
 
-def test_plot_minatar_dataset(tmp_path):
+def _panels(fig, rows: int) -> list[list]:
+  """The figure's axes (a subplot grid, row-major) as [rows][cols]."""
+  axes = fig.axes
+  cols = len(axes) // rows
+  return [axes[r * cols:(r + 1) * cols] for r in range(rows)]
+
+
+def test_minatar_dataset_figure_draws_each_state_under_its_action():
+  """Hard labels: state i is drawn (un-normalised) in its action's row; soft labels: grouped by
+  argmax with the label's probability in the caption."""
   rng = np.random.default_rng(0)
   states = rng.normal(size=(7, 400)).astype(np.float32)
   mean, var = np.full(400, 0.2, np.float32), np.full(400, 0.1, np.float32)
-  hard = tmp_path / "hard.png"
-  drawing.plot_minatar_dataset(states, np.array([0, 0, 1, 1, 1, 2, 0]), 4,
-                               ["noop", "left", "right"], str(hard), obs_mean=mean, obs_var=var,
-                               channel_names=["paddle", "ball", "trail", "brick"], title="t")
-  soft = tmp_path / "soft.png"
-  logits = rng.normal(size=(7, 4))
-  drawing.plot_minatar_dataset(states, logits, 4, ["a", "b", "c", "d"], str(soft))
-  for path in (hard, soft):
-    with Image.open(path) as image:
-      assert image.size[0] > 100 and image.size[1] > 100
+  labels = np.array([0, 0, 1, 1, 1, 2, 0])
+  fig = drawing.minatar_dataset_figure(states, labels, 4, ["noop", "left", "right"],
+                                       obs_mean=mean, obs_var=var,
+                                       channel_names=["paddle", "ball", "trail", "brick"],
+                                       title="t")
+  grid = _panels(fig, 3)
+  assert [row[0].get_ylabel() for row in grid] == ["noop", "left", "right"]
+  raw = drawing.unnormalize(states, mean, var)
+  for action, row in enumerate(grid):
+    members = np.flatnonzero(labels == action)
+    drawn = [ax for ax in row if ax.images]
+    assert [ax.get_title() for ax in drawn] == [f"#{i}" for i in members]
+    for ax, i in zip(drawn, members):
+      np.testing.assert_array_equal(ax.images[0].get_array(),
+                                    drawing.minatar_frame(raw[i], 4, cell=12))
+  assert [t.get_text() for t in fig.legends[0].get_texts()] == ["paddle", "ball", "trail",
+                                                                "brick"]
+  logits = np.zeros((3, 4))
+  logits[[0, 1, 2], [3, 0, 3]] = [np.log(3.0), np.log(3.0), 0.0]  # Rows 0, 1: p = 0.5.
+  soft = drawing.minatar_dataset_figure(states[:3], logits, 4, ["a", "b", "c", "d"])
+  titles = {ax.get_title() for ax in soft.axes if ax.images}
+  assert titles == {"#0 p=0.50", "#1 p=0.50", "#2 p=0.25"}
+
+
+def test_plot_minatar_dataset_writes_the_figure(tmp_path):
+  path = tmp_path / "sub" / "d.png"
+  drawing.plot_minatar_dataset(np.zeros((2, 400)), np.array([0, 1]), 4, ["a", "b"], str(path))
+  with Image.open(path) as image:
+    assert image.size[0] > 100 and image.size[1] > 100
+
+
+def test_unnormalize_inverts_the_constant_statistics():
+  mean, var = np.full(400, 0.2, np.float32), np.full(400, 0.1, np.float32)
   back = drawing.unnormalize(np.zeros((1, 400)), mean, var)
   np.testing.assert_allclose(back, 0.2)
+  np.testing.assert_allclose(drawing.unnormalize(np.ones((1, 400)), mean, var),
+                             0.2 + np.sqrt(0.1 + 1e-8), rtol=1e-6)

@@ -11,7 +11,8 @@ from hades import runner
 @pytest.mark.slow
 def test_tiny_hopper_distillation_beats_zero_dataset(tmp_path):
   # The paper's small constant sigma / lr: this 6-generation, 200-step problem learns with
-  # them; the CPU default's sigma 0.3 explores more and needs more generations (README).
+  # them; the CPU default's sigma 0.3 explores more and needs more generations
+  # (docs/experiments/2026-11-26_cpu_default.md).
   config = conftest.tiny_config(**{
       "es.population_size": 16, "es.num_generations": 6, "student.width": 32,
       "es.sigma": 0.03, "es.learning_rate": 0.05, "es.sigma_decay": 1.0, "es.lr_decay": 1.0,

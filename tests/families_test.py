@@ -45,10 +45,35 @@ def test_every_task_has_a_registered_family_with_the_whole_interface():
            "check_renderer", "write_video")
   for name, family in families.FAMILIES.items():
     assert family.name == name and isinstance(family.step_unit, str)
+    assert family.options_type is None or family.options_section in default.get_config()
     assert all(callable(getattr(family, hook)) for hook in hooks), name
   assert {spec.family for spec in tasks.TASKS.values()} <= set(families.FAMILIES)
   assert tasks.family_of("fashion_mnist").step_unit == "images"
   assert tasks.family_of("hopper").step_unit == "env-steps"
+
+
+def test_the_builder_reads_the_config_once_into_typed_settings():
+  """distill.task_settings is what a family gets: the student completed with the task's own,
+  the family's own section as its options type; no family module imports ml_collections."""
+  from hades import distill
+  from hades.families import supervised as supervised_family
+
+  config = config_lib.resolve_config(default.get_config(), {
+      "task": "fashion_mnist", "data.metric": "cross_entropy", "student.width": 32,
+      "eval.num_envs": 3})
+  settings = distill.task_settings(config)
+  assert settings.options == supervised_family.DataSettings(
+      dir=config.data.dir, validation_size=5000, fitness_batch=config.data.fitness_batch,
+      metric="cross_entropy", init=config.data.init,
+      genome_upsample=config.data.genome_upsample)
+  assert settings.student.width == 32 and settings.student.optimizer == "sgd"
+  assert settings.eval_envs == 3 and settings.dataset_size == config.dataset.size
+  hopper = distill.task_settings(config_lib.resolve_config(default.get_config(),
+                                                           {"task": "hopper"}))
+  assert hopper.options is None and hopper.student.bc_steps == 200
+  for name in os.listdir(os.path.join(REPO, "hades", "families")):
+    if name.endswith(".py"):
+      assert "ml_collections" not in open(os.path.join(REPO, "hades", "families", name)).read()
 
 
 def test_methods_say_what_they_write_and_their_defaults():

@@ -80,25 +80,31 @@ def test_hades_r_students_change_every_generation_hades_f_do_not(parts):
   np.testing.assert_allclose(h1, expected, rtol=1e-5)
 
 
-def test_student_reduce_min_is_the_worst_student(parts):
-  """student_reduce='min' scores a candidate by its worst student, 'mean' by their mean, of
-  the same students (the fitness's inits and keys)."""
-  init, train = parts
-  pop = _population(2, jax.random.key(0))
-  key = jax.random.key(3)
-  mean, worst = [
-      jax.jit(fitness_lib.make_population_fitness(init, train, _fake_evaluate, "R", 3,
-                                                  reduce))(pop, key)[0]
-      for reduce in ("mean", "min")]
-  init_key, eval_key = jax.random.split(key)
-  params, keys = init(jax.random.split(init_key, 3)), jax.random.split(eval_key, 3)
-  student_eval = fitness_lib.make_student_eval(train, _fake_evaluate)
-  returns = jax.vmap(lambda d: student_eval(params, d, keys)[0].fitness)(pop)  # [P, 3]
-  np.testing.assert_allclose(mean, returns.mean(axis=1), rtol=1e-5)
-  np.testing.assert_allclose(worst, returns.min(axis=1), rtol=1e-5)
-  assert np.all(worst < mean)
+def test_student_reduce_min_is_the_worst_student():
+  """student_reduce='min' scores a candidate by its worst student, 'mean' by their mean: with
+  students whose returns are known (student i returns 10 * i + the dataset's first state, for
+  any key), candidate d scores exactly 10 + x_d ('mean') and x_d ('min')."""
+
+  def init(keys):  # Student i's params are i, whatever its key.
+    return {"i": jnp.arange(keys.shape[0], dtype=jnp.float32)}
+
+  def train(params, dataset):  # "Training" reads the dataset's first state into the student.
+    return {"i": params["i"], "x": dataset.states[0, 0]}, jnp.zeros(())
+
+  def evaluate(params, key):
+    del key
+    zero = jnp.zeros(())
+    return rollout.EvalResult(zero, zero, zero, 10.0 * params["i"] + params["x"])
+
+  pop = _population(4, jax.random.key(0))
+  first_states = np.asarray(pop.states[:, 0, 0])
+  for reduce, offset in (("mean", 10.0), ("min", 0.0)):
+    fit = jax.jit(fitness_lib.make_population_fitness(init, train, evaluate, "R", 3, reduce))
+    for key in (3, 4):
+      np.testing.assert_allclose(fit(pop, jax.random.key(key))[0], first_states + offset,
+                                 rtol=1e-6)
   with pytest.raises(ConfigError, match="student_reduce"):
-    fitness_lib.make_population_fitness(init, train, _fake_evaluate, "R", 3, "median")
+    fitness_lib.make_population_fitness(init, train, evaluate, "R", 3, "median")
 
 
 def test_mode_validation():

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -28,7 +29,11 @@ def _run(module, *args, timeout=600):
     (["--config.es.strategy=NoSuchES"], "unknown ES strategy"),
     (["--config.dataset.size=0"], "dataset size must be >= 1"),
     (["--config.es.foo=1"], "unknown config field 'foo'"),
+    (["--config.es.sigmaa=0.1"], "unknown config field 'sigmaa' (did you mean 'sigma'?)"),
     (["--config.es.population_size=abc"], "invalid literal"),
+    (["--config.final_eval.num_students=0"], "final_eval.num_students must be >= 1"),
+    (["--config.checkpoint.keep_latest=0"], "checkpoint.keep_latest must be >= 1"),
+    (["--config.es.sigma=0", "--config.es.sigma_limit=0"], "es.sigma must be > 0"),
 ])
 def test_distill_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
   workdir = tmp_path / "w"
@@ -73,6 +78,7 @@ def test_dry_run_prints_the_resolved_paper_config_and_writes_nothing(tmp_path, a
   config = json.loads(result.stdout)
   assert config["es"]["num_generations"] == generations and config["task"] == "ant"
   assert config["es"]["population_size"] == 2048 and "task_presets" not in config
+  assert "Failed to import" not in result.stderr  # MuJoCo's notices without its GPU backend.
   assert not (tmp_path / "w").exists()
 
 
@@ -288,7 +294,10 @@ def test_evaluate_reads_a_released_minatar_file_with_the_authors_protocol(tmp_pa
   assert report["num_envs"] == 8 and report["normalization"] == "constant"
   assert report["student"]["activation"] == "relu" and report["student"]["bc_steps"] == 64
   assert report["student"]["learning_rate"] == 0.03 and report["student"]["max_grad_norm"] == 0
-  assert len(report["per_student"]) == 2 and report["return_mean"] >= 0
+  # Every env ends an episode within 200 steps; the released dataset's students score about 11
+  # with the authors' full protocol (test_released_breakout_files_reproduce_the_authors_returns).
+  assert len(report["per_student"]) == 2 and report["episodes"] >= 8
+  assert 8.0 <= report["return_mean"] <= 15.0, report["per_student"]
 
 
 @pytest.mark.slow
@@ -377,3 +386,49 @@ def test_render_without_osmesa_says_what_to_install(monkeypatch):
   monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
   with pytest.raises(InputError, match="apt-get install libosmesa6"):
     tasks.family_of("hopper").check_renderer(tasks.get_task("hopper"))
+
+
+def test_a_compilation_cache_others_can_write_is_refused(tmp_path):
+  """JAX runs the native code in the cache: a shared-writable one is refused in one line; a
+  new one is created private."""
+  shared = tmp_path / "shared"
+  shared.mkdir()
+  os.chmod(shared, 0o777)
+  result = _run("launch.distill", f"--workdir={tmp_path / 'w'}", "--dry_run",
+                f"--compilation_cache={shared}")
+  assert result.returncode == 2 and "can be written by others" in result.stderr, (
+      result.stderr[-2000:])
+  assert "Traceback" not in result.stderr
+  fresh = tmp_path / "new" / "cache"
+  result = _run("launch.distill", f"--workdir={tmp_path / 'w'}", "--dry_run",
+                f"--compilation_cache={fresh}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert os.stat(fresh).st_mode & 0o777 == 0o700
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can give a directory to another user")
+def test_a_compilation_cache_of_another_user_is_refused(tmp_path):
+  theirs = tmp_path / "theirs"
+  theirs.mkdir(mode=0o700)
+  os.chown(theirs, 4242, 4242)
+  result = _run("launch.distill", f"--workdir={tmp_path / 'w'}", "--dry_run",
+                f"--compilation_cache={theirs}")
+  assert result.returncode == 2 and "belongs to another user" in result.stderr, (
+      result.stderr[-2000:])
+
+
+@pytest.mark.parametrize("module, own", [("launch.distill", "--task"),
+                                         ("launch.train_multitask", "--tasks"),
+                                         ("launch.study", "--study")])
+def test_help_shows_the_launchers_flags_the_shared_ones_and_the_tasks(module, own):
+  result = _run(module, "--help")
+  assert result.returncode == 0, result.stderr[-2000:]
+  text = result.stdout
+  shared = ["--config", "--compilation_cache"]
+  if module != "launch.train_multitask":
+    shared += ["--dry_run", "--overwrite", "--resume", "--progress", "--cpu_devices"]
+  for flag in [own, *shared]:  # Booleans read --[no]name.
+    assert re.search(rf"^  --(\[no\])?{flag[2:]}:", text, re.M), (flag, text)
+  assert "cartpole" in text and "module:name" in text
+  assert len(text.splitlines()) <= 80 and "jax_" not in text  # No library internals.
+  assert "Failed to import" not in text + result.stderr

@@ -124,7 +124,34 @@ def test_retraining_keeps_the_same_config_and_refuses_another_without_overwrite(
   workflow.train_multitask(str(tmp_path), names, config, log=lines.append, overwrite=True)
   agent, params, slots, restored = workflow.load_generalist(str(tmp_path))
   assert restored.train.bc_steps == 6 and jax.tree.leaves(params)[0].shape[0] == 2
-  assert sorted(p.name for p in tmp_path.iterdir()) == ["hopper", "multitask", "reacher"]
+  assert sorted(p.name for p in tmp_path.iterdir()) == [".hades-lock", "hopper", "multitask",
+                                                        "reacher"]
+
+
+def test_an_interrupted_save_is_cleaned_up_and_trained_again(tmp_path):
+  """A kill inside the save leaves a staging folder, or a config.json whose checkpoint is gone:
+  the next run removes the first and trains again for the second (never a dead end)."""
+  import shutil
+
+  from multitask.configs import default
+
+  conftest.save_task_datasets(tmp_path, np.random.default_rng(0))
+  config = default.get_config()
+  config.train.bc_steps, config.train.num_seeds, config.agent.width = 5, 2, 8
+  names, lines = ["hopper", "reacher"], []
+  workflow.train_multitask(str(tmp_path), names, config, log=lines.append)
+  want = jax.tree.leaves(workflow.load_generalist(str(tmp_path))[1])
+  stale = tmp_path / ".multitask-new-abc123"
+  shutil.copytree(tmp_path / "multitask", stale)
+  shutil.rmtree(tmp_path / "multitask" / "checkpoints")
+  (tmp_path / "multitask" / "notes.txt").write_text("the user's")
+  workflow.train_multitask(str(tmp_path), names, config, log=lines.append)
+  assert any("left by an interrupted save" in line for line in lines)
+  assert any("no usable checkpoint" in line for line in lines)
+  assert not stale.exists() and (tmp_path / "multitask" / "notes.txt").exists()
+  got = jax.tree.leaves(workflow.load_generalist(str(tmp_path))[1])
+  for a, b in zip(got, want):
+    np.testing.assert_array_equal(a, b)
 
 
 def test_a_generalist_of_other_datasets_is_never_reused(tmp_path):

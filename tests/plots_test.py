@@ -37,3 +37,19 @@ def test_fitness_plot_draws_the_validation_curve(tmp_path):
   path = tmp_path / "fitness.png"
   plots.plot_fitness(metrics, "hopper", str(path))
   assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_dataset_figure_shows_the_states_and_actions():
+  """Two heat-maps: the states [D, obs] with the task's feature names, the actions [D, act];
+  each on a colour scale symmetric about zero."""
+  rng = np.random.default_rng(0)
+  states, actions = rng.normal(size=(4, 11)), rng.normal(size=(4, 3))
+  fig = plots.dataset_figure(states, actions, "hopper")
+  ax_s, ax_a = fig.axes[:2]
+  np.testing.assert_array_equal(ax_s.images[0].get_array(), states)
+  np.testing.assert_array_equal(ax_a.images[0].get_array(), actions)
+  lim = np.abs(actions).max()
+  assert ax_a.images[0].get_clim() == (-lim, lim)
+  labels = [t.get_text() for t in ax_s.get_xticklabels()]
+  assert len(labels) == 11 and labels == plots._names(plots.FEATURE_NAMES, "hopper", 11, "s")
+  assert "4 state-action pairs" in fig.get_suptitle()

@@ -154,6 +154,60 @@ def test_sigkill_then_resume_is_bit_identical_for_a_discrete_task(tmp_path,
     np.testing.assert_array_equal(arrays[k], ref_arrays[k])
 
 
+def _garble_state(checkpoint_dir):
+  for root, _, files in os.walk(os.path.join(checkpoint_dir, "state")):
+    for name in files:
+      with open(os.path.join(root, name), "wb") as f:
+        f.write(b"\x00garbage")
+
+
+def _lose_metrics_rows(workdir, keep):
+  path = os.path.join(workdir, "cartpole", "metrics.jsonl")
+  with open(path) as f:
+    lines = f.readlines()
+  with open(path, "w") as f:
+    f.writelines(lines[:keep])
+
+
+def _garble_best_metrics(checkpoint_dir):
+  with open(os.path.join(checkpoint_dir, "metrics", "metrics"), "w") as f:
+    f.write('{"fitness/be')
+
+
+@pytest.mark.xdist_group("cartpole_reference")  # Shares the reference run.
+@pytest.mark.slow
+@pytest.mark.parametrize("damage, resumed_at", [
+    ("state", 6),  # The latest checkpoint's arrays cannot be read: the one before is used.
+    ("metrics_rows", 6),  # metrics.jsonl lost rows 8-10: its checkpoint at 9 is ahead of it.
+    ("checkpoint_metrics", 9),  # Only the checkpoint's metrics file is torn: its state is used.
+])
+def test_damaged_run_resumes_from_what_is_readable_and_matches(tmp_path, cartpole_reference,
+                                                               damage, resumed_at):
+  """A run killed after generation 10 (checkpoints at 6 and 9), then damaged: the rerun skips
+  what it cannot use with a line saying so, computes the lost generations again and finishes
+  bit-identical to the uninterrupted run, metrics.jsonl included."""
+  workdir = str(tmp_path)
+  killed = _stopped_after(workdir, 10, args=CARTPOLE_ARGS)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  checkpoints_dir = os.path.join(workdir, "cartpole", "checkpoints")
+  assert {"6", "9"} <= set(os.listdir(checkpoints_dir))
+  {"state": lambda: _garble_state(os.path.join(checkpoints_dir, "9")),
+   "metrics_rows": lambda: _lose_metrics_rows(workdir, 7),
+   "checkpoint_metrics": lambda: _garble_best_metrics(os.path.join(checkpoints_dir, "9")),
+   }[damage]()
+  resumed = subprocess.run(_cmd(workdir, args=CARTPOLE_ARGS), cwd=REPO, capture_output=True,
+                           text=True, timeout=600)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert f"resuming from the checkpoint at generation {resumed_at}/{GENS}" in resumed.stderr
+  skipped = {"state": "checkpoint 9 in", "metrics_rows": "ahead of the run's 7 recorded",
+             "checkpoint_metrics": "unreadable metrics"}[damage]
+  assert skipped in resumed.stderr, resumed.stderr[-3000:]
+  arrays, rows = _outcome(workdir, "cartpole")
+  assert rows == cartpole_reference[1]
+  for k in arrays:
+    np.testing.assert_array_equal(arrays[k], cartpole_reference[0][k])
+
+
 def test_resume_must_without_checkpoint_is_refused(tmp_path):
   result = subprocess.run(_cmd(str(tmp_path), "--resume=must"), cwd=REPO, capture_output=True,
                           text=True, timeout=300)
@@ -168,3 +222,21 @@ def test_all_nan_generation_stops_run_keeping_last_checkpoint(tmp_path):
   with pytest.raises(FloatingPointError, match="non-finite fitness"):
     runner.distill(config, str(tmp_path), log=lambda s: None)
   assert not os.path.exists(tmp_path / "dataset.npz")
+
+
+def test_a_non_finite_result_is_an_error_and_writes_no_summary(tmp_path, monkeypatch):
+  """Students that train to NaN on the final dataset stop the run (exit 3 in launchers): no
+  summary.json says it finished."""
+  from hades import methods
+  from hades import runner
+
+  scored = methods.DatasetMethod.write_results
+
+  def nan_scores(self, *args, **kwargs):
+    return dict(scored(self, *args, **kwargs), return_mean=float("nan"))
+
+  monkeypatch.setattr(methods.DatasetMethod, "write_results", nan_scores)
+  config = conftest.tiny_config("cartpole")
+  with pytest.raises(FloatingPointError, match="not finite"):
+    runner.distill(config, str(tmp_path), log=lambda s: None)
+  assert not os.path.exists(tmp_path / "summary.json")

@@ -195,3 +195,31 @@ def test_killed_study_continues_where_it_stopped(tmp_path):
   assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error:")
   with open(workdir / "study.json") as f:
     assert json.load(f) == study
+
+
+def test_study_figures_plot_the_rows_they_are_given():
+  """Return vs D (this run and the paper's files), the seeds' band of learning curves, and the
+  transfer heat-map's ratios to the run's own student."""
+  from hades import study_plots
+
+  rows = {"D2": {"x": 2.0, "mean": 10.0, "stderr": 1.0},
+          "D8": {"x": 8.0, "mean": 30.0, "stderr": 2.0}}
+  paper = {"4": {"mean": 20.0, "stderr": 0.5}}
+  (ax,) = study_plots.dataset_size_figure("hopper", rows, paper).axes
+  ours, theirs = ax.containers
+  np.testing.assert_array_equal(ours.lines[0].get_xdata(), [2, 8])
+  np.testing.assert_array_equal(ours.lines[0].get_ydata(), [10, 30])
+  np.testing.assert_array_equal(theirs.lines[0].get_ydata(), [20])
+  curves = {"HaDES": [{"env_steps": [1, 2, 3], "wall_time": [1, 2, 3], "return": [1, 5, 9]},
+                      {"env_steps": [1, 2], "wall_time": [1, 2], "return": [3, 7]}]}
+  left = study_plots.curves_figure("hopper", curves).axes[0]
+  np.testing.assert_array_equal(left.lines[0].get_xdata(), [1, 2])  # Cut to the common length.
+  np.testing.assert_array_equal(left.lines[0].get_ydata(), [2, 6])
+  transfer = {"own": {"mean": 100.0}, "width=64": {"mean": 50.0}, "width=256": {"mean": 120.0},
+              "depth=1": {"mean": 80.0}}
+  fig = study_plots.transfer_figure("hopper", {"HaDES-R": {"transfer": transfer},
+                                               "HaDES-F": {}})
+  (heat,) = [a for a in fig.axes if a.images]
+  np.testing.assert_allclose(heat.images[0].get_array().filled(np.nan),
+                             [[0.5, 1.2], [0.8, np.nan]])
+  assert study_plots.transfer_figure("hopper", {"HaDES-R": {}}) is None

@@ -251,11 +251,28 @@ def test_the_real_fashion_mnist_files_load():
 
 
 def test_image_dataset_picture(tmp_path):
+  """One row per class: the class-mean start images, then the distilled ones (clipped to
+  [0, 1]), under the class names; the family writes it through `tasks.plot_dataset`."""
+  from hades import drawing
 
   directory = write_dataset_dir(tmp_path / "d")
   data = image_data.load(directory, 20)
   start = image_data.initial_images(data, 2, "class_means")
   dataset = supervised.labelled(start + 0.1, 10)
+  images, labels = np.asarray(dataset.states), np.asarray(dataset.actions).argmax(-1)
+  names = [f"class{c}" for c in range(10)]
+  fig = drawing.image_dataset_figure(images, labels, class_names=names, start=start)
+  grid = np.asarray(fig.axes).reshape(10, 4)  # Per class: 2 start, 2 distilled images.
+  side = conftest.IMAGE_SIDE
+  for c in range(10):
+    rows = np.flatnonzero(labels == c)
+    assert grid[c, 0].get_ylabel() == f"class{c}"
+    for k, i in enumerate(rows):
+      np.testing.assert_allclose(grid[c, k].images[0].get_array(),
+                                 np.clip(start[i].reshape(side, side), 0, 1))
+      np.testing.assert_allclose(grid[c, 2 + k].images[0].get_array(),
+                                 np.clip(images[i].reshape(side, side), 0, 1))
+  assert grid[0, 0].get_title() == "start" and grid[0, 2].get_title() == "distilled"
   info = dataset_lib.DatasetInfo("fashion_mnist", normalization="none", labels="fixed",
                                  data_dir=directory)
   path = str(tmp_path / "dataset.png")

@@ -4,7 +4,7 @@ Differs from default.py in the number of generations, the fitness horizon (1024 
 final evaluation's), hopper's and walker2d's students per candidate and walker2d's student
 width; the default's sigma and learning-rate decays and the validation of the ES mean
 (dataset.npz = the best-validated mean) make the extra generations pay. Sized for hopper and
-walker2d on a 2-core CPU with 2 CPU devices (measurements: docs/ and the README):
+walker2d on a 2-core CPU with 2 CPU devices (measurements: docs/experiments/2026-11-27_cpu15.md):
 
   python -m launch.distill --config=hades/configs/cpu15.py --task=hopper --workdir=runs/q
   python bench/quality_per_time.py --workdir=runs/qpt     # hopper + walker2d, 3 seeds

@@ -35,8 +35,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.es.population_size = 32
   config.es.num_generations = 100
   # Larger than the paper's 0.03 / 0.05 (popsize 2048): with 32 candidates the paper's Adam
-  # step (~lr per coordinate) outran the sampling radius and the mean swung (README, "Longer
-  # runs"). Both decay per generation, keeping the step about a third of sigma.
+  # step (~lr per coordinate) outran the sampling radius and the mean swung
+  # (docs/experiments/2026-11-26_cpu_default.md). Both decay per generation, keeping the step
+  # about a third of sigma.
   config.es.sigma = 0.3
   config.es.learning_rate = 0.1
   config.es.antithetic = True
@@ -59,7 +60,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.validation.every_generations = 10  # K; 0: off (dataset.npz is the final mean).
   config.validation.num_students = 8
   # The mean kept is the one with the best mean - std_penalty * std over the students: one
-  # student falling over costs more than a slightly lower mean (walker2d, README).
+  # student falling over costs more than a slightly lower mean (walker2d,
+  # docs/experiments/2026-11-27_cpu15.md).
   config.validation.std_penalty = 1.0
 
   config.student = ml_collections.ConfigDict()
@@ -83,7 +85,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.hades.student_reduce = "mean"
   # > 0: the ES scores candidates with students of this width instead of student.width
   # (HaDES-R only). Narrow students make generations cheap; validation, the final evaluation
-  # and the dataset's users train student.width students (walker2d in cpu15.py, README).
+  # and the dataset's users train student.width students (walker2d in cpu15.py).
   config.hades.fitness_width = 0
 
   # Supervised tasks (hades.supervised): real MNIST-format images, never downloaded.
@@ -140,8 +142,8 @@ def get_config() -> ml_collections.ConfigDict:
                    "es": {"population_size": 64, "num_generations": 250},
                    "eval": {"num_envs": 2, "num_steps": 200},
                    "final_eval": {"num_steps": 200}},
-      # FashionMNIST IPC=1 in 18 min on 2 CPU cores (README): a cheaper CNN (8 filters of
-      # stride 2, dense 64) and 200 SGD steps instead of the paper's 16 / 1 / 128 / 1000; the
+      # FashionMNIST IPC=1 in 18 min on 2 CPU cores (docs/supervised.md): a cheaper CNN (8
+      # filters of stride 2, dense 64) and 200 SGD steps instead of the paper's 16 / 1 / 128 / 1000; the
       # images evolved as 14x14 offsets (4x fewer numbers whose gradient the ES estimates); 64
       # candidates of one student each rather than 32 of two (the same students per
       # generation, twice the search directions: 0.755 against 0.750 on the test set).

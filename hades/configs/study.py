@@ -1,6 +1,6 @@
 """Study settings sized for a 2-core CPU (`python -m launch.study`): about 30 minutes per
 study of the cheap tasks (hopper, cartpole) over 3 seeds, from scratch (measured figures in the
-README). The runs themselves use the run config (`--config`, default.py); `task_overrides`
+docs/studies.md). The runs themselves use the run config (`--config`, default.py); `task_overrides`
 shortens them per task and study.
 For GPUs use study_paper.py with --config=hades/configs/paper.py.
 """

@@ -14,8 +14,6 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-import ml_collections
-
 from hades import dataset as dataset_lib
 from hades import policy as policy_lib
 from hades import student as student_lib
@@ -68,6 +66,36 @@ class TaskSpec:
     return self.name.rsplit(":", 1)[-1]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TaskSettings:
+  """What a family needs to build one task's parts, read once from a resolved config by the
+  builder (`hades.distill.task_settings`); families never read the config themselves.
+
+  Attributes:
+    seed: the run's seed (e.g. which real images a supervised run starts from).
+    student: the student, already completed with the task's own (`StudentSettings.for_task`).
+    dataset_size: D, the dataset's rows; labels: 'fixed' | 'learned' (discrete heads).
+    normalization: 'running' | 'constant' | 'none'; obs_stats: the .npz of constant
+      statistics ('' : the family's packaged ones).
+    backend, episode_length: the env's (`config.env`); eval_envs x eval_steps: one student's
+      evaluation rollout (`config.eval`).
+    options: the family's own settings (`Family.options_type`, read from the config section
+      `Family.options_section`; None for a family without one).
+  """
+
+  seed: int
+  student: student_lib.StudentSettings
+  dataset_size: int
+  labels: str
+  normalization: str = "none"
+  obs_stats: str = ""
+  backend: str = "positional"
+  episode_length: int = 0
+  eval_envs: int = 1
+  eval_steps: int = 1
+  options: Any = None
+
+
 def make_head(spec: TaskSpec, labels: str = "fixed") -> policy_lib.Head:
   """The student head of a task: categorical (with `labels` 'fixed' or 'learned') for discrete
   actions or classes, Gaussian for continuous actions."""
@@ -83,11 +111,15 @@ class Family(Protocol):
     name: the registry key.
     has_env: whether its tasks roll out in an environment (videos, env-step benchmarks).
     step_unit: what `TaskParts.eval_steps` counts, for the progress line ('env-steps').
+    options_type: a frozen dataclass of the family's own settings, built by the builder from
+      the config section `options_section` (its fields' names); None: the family has none.
   """
 
   name: str
   has_env: bool
   step_unit: str
+  options_type: type | None
+  options_section: str
 
   def preset_groups(self, spec: TaskSpec) -> tuple[str, ...]:
     """Config presets applied to the task before its own (`hades.config`)."""
@@ -98,8 +130,7 @@ class Family(Protocol):
   def check_backend(self, backend: str) -> str:
     """Returns `backend` if the family can use it; raises ConfigError otherwise."""
 
-  def make_task_parts(self, spec: TaskSpec, config: ml_collections.ConfigDict
-                      ) -> types.TaskParts:
+  def make_task_parts(self, spec: TaskSpec, settings: TaskSettings) -> types.TaskParts:
     """The student, its evaluation and the dataset info `distill.build` needs."""
 
   def make_dataset_scorer(self, spec: TaskSpec, info: dataset_lib.DatasetInfo,

@@ -3,6 +3,9 @@ actions, MuJoCo-rendered videos."""
 
 from __future__ import annotations
 
+# First: brax imports MuJoCo, which prints notices without its GPU backend.
+from hades import quiet_mujoco  # noqa: F401
+
 import contextlib
 import ctypes.util
 import functools
@@ -14,6 +17,7 @@ from brax import envs as brax_envs
 from brax.envs.wrappers import training as brax_training
 from mujoco import mjx
 
+from hades import files
 from hades import paper_envs  # noqa: F401  (registers the paper's brax 0.9.4 env variants)
 from hades.errors import ConfigError, InputError
 from hades.families import base
@@ -93,14 +97,15 @@ class BraxFamily(control.ControlFamily):
     frames = brax_image.render_array(env.sys, frames_states, height=height, width=width,
                                      camera=camera)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    imageio.mimsave(output, [np.asarray(f) for f in frames],
-                    duration=every * 1000 * float(env.dt), loop=0)
+    with files.atomic_path(output) as tmp:
+      imageio.mimsave(tmp, [np.asarray(f) for f in frames],
+                      duration=every * 1000 * float(env.dt), loop=0)
     if html:
       from brax.io import html as brax_html
 
       all_states = [jax.tree.map(lambda x, i=i: x[i], states) for i in range(steps)]
-      with open(os.path.splitext(output)[0] + ".html", "w") as f:
-        f.write(brax_html.render(env.sys, all_states))
+      files.write_text(os.path.splitext(output)[0] + ".html",
+                       brax_html.render(env.sys, all_states))
     return len(frames)
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from hades import dataset as dataset_lib
@@ -35,6 +34,8 @@ class ControlFamily:
   name = "control"
   has_env = True
   step_unit = "env-steps"
+  options_type = None
+  options_section = ""
 
   def preset_groups(self, spec: base.TaskSpec) -> tuple[str, ...]:
     return (self.name,)
@@ -66,33 +67,24 @@ class ControlFamily:
         return stats
       raise ConfigError("constant normalization needs config.dataset.obs_stats: an .npz with "
                         "obs_mean and obs_var (e.g. one of the paper's D4 dataset files)")
-    try:
-      with np.load(path, allow_pickle=False) as f:
-        mean, var = np.asarray(f["obs_mean"], np.float32), np.asarray(f["obs_var"], np.float32)
-    except (OSError, KeyError, ValueError) as e:
-      raise ConfigError(f"cannot read obs_mean/obs_var from {path}: {e}") from None
-    if mean.shape != (obs_size,) or var.shape != (obs_size,):
-      raise ConfigError(f"obs stats in {path} have shape {mean.shape}, task {spec.name} needs "
-                        f"({obs_size},)")
-    return mean, var
+    return dataset_lib.read_obs_stats(path, obs_size)
 
-  def make_task_parts(self, spec: base.TaskSpec, config: ml_collections.ConfigDict
+  def make_task_parts(self, spec: base.TaskSpec, settings: base.TaskSettings
                       ) -> types.TaskParts:
     """Env, student and rollout evaluation of a control task."""
-    env = self.make_env(spec, config.env.backend, config.env.episode_length)
+    env = self.make_env(spec, settings.backend, settings.episode_length)
     obs_size, act_size = int(env.observation_size), int(env.action_size)
-    settings = student_lib.StudentSettings.for_task(spec, config.student)
-    head = base.make_head(spec, config.dataset.labels)
-    student = student_lib.make_student(obs_size, act_size, settings, head)
-    obs_mean, obs_var = self.load_obs_stats(spec, config.dataset.normalization,
-                                            config.dataset.obs_stats, obs_size)
-    evaluate = rollout.make_evaluate(env, student.policy, config.eval.num_envs,
-                                     config.eval.num_steps, config.dataset.normalization,
+    head = base.make_head(spec, settings.labels)
+    student = student_lib.make_student(obs_size, act_size, settings.student, head)
+    obs_mean, obs_var = self.load_obs_stats(spec, settings.normalization, settings.obs_stats,
+                                            obs_size)
+    evaluate = rollout.make_evaluate(env, student.policy, settings.eval_envs,
+                                     settings.eval_steps, settings.normalization,
                                      obs_mean, obs_var, head=head)
-    info = dataset_lib.DatasetInfo(spec.name, config.env.backend, config.dataset.normalization,
-                                   obs_mean, obs_var, labels=config.dataset.labels)
+    info = dataset_lib.DatasetInfo(spec.name, settings.backend, settings.normalization,
+                                   obs_mean, obs_var, labels=settings.labels)
     return types.TaskParts(obs_size, act_size, student, evaluate, info,
-                           config.eval.num_envs * config.eval.num_steps)
+                           settings.eval_envs * settings.eval_steps)
 
   def make_dataset_scorer(self, spec: base.TaskSpec, info: dataset_lib.DatasetInfo,
                           student: student_lib.StudentSettings, num_students: int = 4,

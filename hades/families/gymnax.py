@@ -51,8 +51,8 @@ class GymnaxFamily(control.ControlFamily):
     states, actions = np.asarray(dataset.states), np.asarray(dataset.actions)
     labels = actions.argmax(-1) if info.labels == "fixed" else actions  # Logits: soft labels.
     drawing.plot_minatar_dataset(
-        states, labels, env.num_channels, env.action_names, path, info.obs_mean, info.obs_var,
-        channel_names=gymnax_env.MINATAR_CHANNELS.get(spec.env_id),
+        states, labels, env.num_channels, env.action_names, path, obs_mean=info.obs_mean,
+        obs_var=info.obs_var, channel_names=gymnax_env.MINATAR_CHANNELS.get(spec.env_id),
         title=f"distilled {spec.name} dataset ({len(states)} states, {info.labels} labels)")
 
   def write_video(self, spec: base.TaskSpec, env, states, output: str, every: int, width: int,

@@ -8,13 +8,13 @@ means, the full training set).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from hades import bc
@@ -28,30 +28,48 @@ from hades.errors import ConfigError, InputError
 from hades.families import base
 
 
-def make_task_parts(spec: base.TaskSpec, config: ml_collections.ConfigDict
-                    ) -> types.TaskParts:
+@dataclasses.dataclass(frozen=True)
+class DataSettings:
+  """The supervised family's own settings (the config section `data`).
+
+  Attributes:
+    dir: the four MNIST-format IDX files (.gz or not).
+    validation_size: the last training images, held out for fitness.
+    fitness_batch: held-out images per fitness evaluation (0: all).
+    metric: the fitness, 'accuracy' | 'cross_entropy' (minus it).
+    init: the ES's base images, 'class_means' | 'random_real' | 'noise'.
+    genome_upsample: k > 1 evolves each image on a (side / k)^2 grid (`make_upsample`).
+  """
+
+  dir: str = image_data.DEFAULT_DIR
+  validation_size: int = 5000
+  fitness_batch: int = 1000
+  metric: str = "accuracy"
+  init: str = "class_means"
+  genome_upsample: int = 1
+
+
+def make_task_parts(spec: base.TaskSpec, settings: base.TaskSettings) -> types.TaskParts:
   """The supervised family's parts for `distill.build`: CNN student, held-out scorer, base."""
-  data = supervised.load_data(config.data)
-  ipc = supervised.images_per_class(config.dataset.size, data.num_classes)
-  settings = student_lib.StudentSettings.for_task(spec, config.student)
-  head = base.make_head(spec, config.dataset.labels)
-  student = student_lib.make_student(data.input_size, data.num_classes, settings, head)
+  options = settings.options or DataSettings()
+  data = supervised.load_data(options.dir, options.validation_size)
+  ipc = supervised.images_per_class(settings.dataset_size, data.num_classes)
+  head = base.make_head(spec, settings.labels)
+  student = student_lib.make_student(data.input_size, data.num_classes, settings.student, head)
   evaluate = supervised.make_evaluate(student.policy, data.heldout_images, data.heldout_labels,
-                           config.data.fitness_batch, config.data.metric)
+                                      options.fitness_batch, options.metric)
   start = supervised.labelled(
-      image_data.initial_images(data, ipc, config.data.init, config.seed),
-                   data.num_classes, config.dataset.labels)
+      image_data.initial_images(data, ipc, options.init, settings.seed),
+      data.num_classes, settings.labels)
   genome_base = (dataset_lib.SyntheticDataset(start.states, start.actions[:, :0])
-                 if config.dataset.labels == "fixed" else start)
-  info = dataset_lib.DatasetInfo(config.task, normalization="none",
-                                 labels=config.dataset.labels,
-                                 data_dir=os.path.abspath(config.data.dir))
-  batch = config.data.fitness_batch
-  scored = data.heldout_images.shape[0] if batch <= 0 else min(batch,
-                                                                data.heldout_images.shape[0])
+                 if settings.labels == "fixed" else start)
+  info = dataset_lib.DatasetInfo(spec.name, normalization="none", labels=settings.labels,
+                                 data_dir=os.path.abspath(options.dir))
+  heldout = data.heldout_images.shape[0]
+  scored = heldout if options.fitness_batch <= 0 else min(options.fitness_batch, heldout)
   return types.TaskParts(data.input_size, data.num_classes, student, evaluate, info, scored,
                          jax.tree.map(np.asarray, genome_base),
-                         supervised.make_upsample(data.input_size, config.data.genome_upsample))
+                         supervised.make_upsample(data.input_size, options.genome_upsample))
 
 
 def make_dataset_scorer(spec: base.TaskSpec, info: dataset_lib.DatasetInfo,
@@ -142,8 +160,7 @@ def evaluate_with_baselines(spec: base.TaskSpec, dataset: dataset_lib.SyntheticD
   result = score(dataset, seed)
   if not baselines:
     return result
-  data = supervised.load_data({"dir": info.data_dir or image_data.DEFAULT_DIR,
-                    "validation_size": validation_size})
+  data = supervised.load_data(info.data_dir or image_data.DEFAULT_DIR, validation_size)
   ipc = max(1, int(dataset.size) // data.num_classes)
   result["images_per_class"] = ipc
   found = {}
@@ -165,6 +182,8 @@ class SupervisedFamily:
   name = "supervised"
   has_env = False
   step_unit = "images"
+  options_type = DataSettings
+  options_section = "data"
 
   def preset_groups(self, spec: base.TaskSpec) -> tuple[str, ...]:
     return ("supervised",)
@@ -175,9 +194,9 @@ class SupervisedFamily:
   def check_backend(self, backend: str) -> str:
     return backend  # No environment: the setting is unused.
 
-  def make_task_parts(self, spec: base.TaskSpec, config: ml_collections.ConfigDict
+  def make_task_parts(self, spec: base.TaskSpec, settings: base.TaskSettings
                       ) -> types.TaskParts:
-    return make_task_parts(spec, config)
+    return make_task_parts(spec, settings)
 
   def make_dataset_scorer(self, spec: base.TaskSpec, info: dataset_lib.DatasetInfo,
                           student: student_lib.StudentSettings, num_students: int = 8,
@@ -225,7 +244,7 @@ class SupervisedFamily:
         start = None
     names = image_data.FASHION_MNIST_CLASSES if spec.name == "fashion_mnist" else None
     drawing.plot_image_dataset(
-        states, labels, path, names, start,
+        states, labels, path, class_names=names, start=start,
         title=f"distilled {spec.name} dataset ({len(states)} images, {info.labels} labels)")
 
   def check_renderer(self, spec: base.TaskSpec) -> None:

@@ -9,7 +9,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.agent = ml_collections.ConfigDict()
   # 0: the width / depth of the students the datasets were distilled for (each run's
   # config.json; the paper's 2x512 for files without one; the largest if tasks differ). The
-  # datasets are tuned to that student; a wider generalist lost ~25% on hopper (README).
+  # datasets are tuned to that student; a wider generalist lost ~25% on hopper (docs/multitask.md).
   config.agent.width = 0
   config.agent.depth = 0
   config.agent.activation = "tanh"
@@ -17,7 +17,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.agent.embed_dim = 8
   # Per-task first layer and output head (shared middle): with D=4 datasets a fully shared
   # trunk lets the tasks' points distort each other's interpolation (generalist far below the
-  # specialists); these keep it close. See README, multi-task.
+  # specialists); these keep it close. See docs/multitask.md.
   config.agent.per_task_heads = True
   config.agent.per_task_inputs = True
   config.train = ml_collections.ConfigDict()

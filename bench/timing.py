@@ -1,4 +1,4 @@
-"""Steady-state timing of the generation step, shared by the speed benches (bench/)."""
+"""Steady-state timing of the generation step, shared by the speed benches beside it."""
 
 from __future__ import annotations
 
