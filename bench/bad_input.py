@@ -39,7 +39,8 @@ def cases(s: dict[str, str]) -> list[tuple[str, list[str]]]:
       ["--config.es.strategy=NoSuchES"], ["--config.es.strategy=GuidedES"],
       ["--config.es.sigmaa=0.1"], ["--config.dataset.size=0"], ["--config.hades.mode=Q"],
       ["--config.method=genes"], ["--config.dataset.normalization=whitened"],
-      ["--config.student.bc_steps=-1"], ["--config.eval.num_envs=0"],
+      ["--config.student.activation=swish"], ["--config.student.width=0"],
+      ["--config.eval.num_envs=0"],
       ["--config.hades.fitness_width=-1"], ["--config.final_eval.num_students=0"],
       ["--config.checkpoint.keep_latest=0", "--config.checkpoint.keep_best=0"],
       ["--config.es.sigma=0", "--config.es.sigma_limit=0"],
@@ -51,7 +52,9 @@ def cases(s: dict[str, str]) -> list[tuple[str, list[str]]]:
       [f"--config={s['missing']}/config.py"], ["--resume=maybe"], ["--resume=must"],
       [f"--compilation_cache={s['shared_cache']}"],
   ]
-  table = [("launch.distill", [f"--workdir={free}/w", "--task=cartpole", *a]) for a in distill]
+  table = [("launch.distill", [f"--workdir={free}/w",
+                                *([] if a[0].startswith("--task") else ["--task=cartpole"]), *a])
+           for a in distill]
   table += [
       ("launch.distill", [f"--workdir={s['blocked']}/w", "--task=cartpole"]),
       ("launch.distill", [f"--workdir={run}", "--task=cartpole", *TINY,
@@ -121,12 +124,13 @@ def scratch(root: str) -> dict[str, str]:
 
 
 def snapshot(root: str) -> dict[str, str]:
-  """{path: sha256} of every file under `root` (the compilation cache excluded)."""
+  """{path: sha256} of every file under `root` but the compilation cache and the workdir locks
+  (.hades-lock holds the pid of the last process that took it)."""
   found = {}
   for directory, _, names in os.walk(root):
     if os.sep + "cache" in directory:
       continue
-    for name in names:
+    for name in (n for n in names if n != ".hades-lock"):
       path = os.path.join(directory, name)
       with open(path, "rb") as f:
         found[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
@@ -181,7 +185,8 @@ def main() -> None:
       "files (`S/empty.npz`, `S/nan.npz`, `S/negvar.npz`, `S/cut.npz`, a cut `summary.json` in "
       "`S/cut_summary`), a user's `S/users_multitask/multitask/notes.txt`, a file `S/a_file`, a "
       "world-writable `S/shared_cache`. Each case must exit 2 with one `error:` line, no "
-      "traceback, and leave every file in `S` as it was.", "",
+      "traceback, and leave every file in `S` as it was (workdir locks, `.hades-lock`, "
+      "aside).", "",
       f"{len(rows)} cases, {len(rows) - failed} keep the promise.", "",
       "| launcher | arguments | exit | message |", "|---|---|---|---|"]
   text = "\n".join(header + rows) + "\n"

@@ -112,6 +112,17 @@ def tasks_help(what: str) -> str:
           "registers (examples/custom_task.py).")
 
 
+def _check_config_files(argv: list[str]) -> None:
+  """A --config / --study_config file that does not exist: one line, status 2 (ml_collections
+  would fail later, with a traceback)."""
+  for arg in argv:
+    match = re.match(r"--(config|study_config)=([^:]+)", arg)
+    if match and not os.path.isfile(match.group(2)):
+      print(f"error: --{match.group(1)} file not found: {match.group(2)}", file=sys.stderr,
+            flush=True)
+      sys.exit(2)
+
+
 def _show_shared_flags_in_help() -> None:
   """Makes --help list the flags every launcher shares (defined here: --resume, --progress,
   --dry_run, --overwrite, ...; and --config files) next to the launcher's own, instead of only
@@ -148,6 +159,7 @@ def run(main):
       sys.exit(130)
 
   _show_shared_flags_in_help()
+  _check_config_files(sys.argv[1:])
 
   def parse_flags(argv):
     try:

@@ -45,21 +45,28 @@ def main(argv):
            "| task | generations | distilled dataset return (supervised: test accuracy) | "
            "dataset | final ES mean | ES start (all-zero; supervised: class means) | wall time |",
            "|---|---|---|---|---|---|---|"]
-  sections = []
+  # Every input is read before anything is drawn: a file that cannot be read changes nothing.
+  runs = []
   for task in tasks:
     tdir = os.path.join(workdir, task)
     metrics = plots.read_metrics(os.path.join(tdir, "metrics.jsonl"))
+    dataset_path = os.path.join(tdir, "dataset.npz")
+    data = None
+    if os.path.exists(dataset_path):
+      data = (*dataset_lib.load(dataset_path),
+              dataset_lib.load_extra(dataset_path, "start_states"))
+    summary_path = os.path.join(tdir, "summary.json")
+    s = files.read_json(summary_path) if os.path.exists(summary_path) else None
+    runs.append((task, tdir, metrics, data, s))
+  sections = []
+  for task, tdir, metrics, data, s in runs:
     plots.plot_fitness(metrics, task, os.path.join(tdir, "fitness.png"))
     section = [f"## {task}", "", f"![fitness]({task}/fitness.png)", ""]
-    dataset_path = os.path.join(tdir, "dataset.npz")
-    if os.path.exists(dataset_path):
-      dataset, info = dataset_lib.load(dataset_path)
-      tasks_lib.plot_dataset(dataset, info, os.path.join(tdir, "dataset.png"),
-                             start=dataset_lib.load_extra(dataset_path, "start_states"))
+    if data is not None:
+      dataset, info, start = data
+      tasks_lib.plot_dataset(dataset, info, os.path.join(tdir, "dataset.png"), start=start)
       section += [f"![dataset]({task}/dataset.png)", ""]
-    summary_path = os.path.join(tdir, "summary.json")
-    if os.path.exists(summary_path):
-      s = files.read_json(summary_path)
+    if s is not None:
       if "validation_generation" in s:
         selected = f"best-validated mean (gen {s['validation_generation']})"
         final_mean = (f"{fmt(s['final_mean_return_mean'])} +- "

@@ -29,6 +29,7 @@ def _run(module, *args, timeout=600):
     (["--config.es.strategy=NoSuchES"], "unknown ES strategy"),
     (["--config.dataset.size=0"], "dataset size must be >= 1"),
     (["--config.es.foo=1"], "unknown config field 'foo'"),
+    (["--config=/nonexistent/config.py"], "--config file not found: /nonexistent/config.py"),
     (["--config.es.sigmaa=0.1"], "unknown config field 'sigmaa' (did you mean 'sigma'?)"),
     (["--config.es.population_size=abc"], "invalid literal"),
     (["--config.final_eval.num_students=0"], "final_eval.num_students must be >= 1"),
