@@ -125,7 +125,7 @@ def scratch(root: str) -> dict[str, str]:
 
 def snapshot(root: str) -> dict[str, str]:
   """{path: sha256} of every file under `root` but the compilation cache and the workdir locks
-  (.hades-lock holds the pid of the last process that took it)."""
+  (.hades-lock, which a killed process leaves behind)."""
   found = {}
   for directory, _, names in os.walk(root):
     if os.sep + "cache" in directory:

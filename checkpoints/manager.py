@@ -50,7 +50,13 @@ def tree_shapes(tree) -> dict:
 
 
 class WorkdirLock:
-  """An exclusive, non-blocking lock on a directory (released when the process dies)."""
+  """An exclusive, non-blocking lock on a directory: the file `.hades-lock` in it, flocked.
+
+  The lock is released when the process dies; a clean release also removes the file, so a
+  directory the lock was taken on (a multitask workdir) is left as it was. A process that
+  opened the file just before its owner removed it holds a lock on a file no longer there:
+  it sees that and takes the lock again on the path's current file.
+  """
 
   def __init__(self, directory: str):
     self.path = os.path.join(directory, ".hades-lock")  # A name no user file is likely to have.
@@ -58,15 +64,23 @@ class WorkdirLock:
 
   def __enter__(self):
     os.makedirs(os.path.dirname(self.path), exist_ok=True)
-    self._file = open(self.path, "a+")
-    try:
-      fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      self._file.seek(0)
-      owner = self._file.read().strip() or "another process"
-      self._file.close()
-      raise CheckpointError(f"{os.path.dirname(self.path)} is in use by {owner}; wait for it "
-                            "to finish or use another workdir") from None
+    while True:
+      self._file = open(self.path, "a+")
+      try:
+        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      except BlockingIOError:
+        self._file.seek(0)
+        owner = self._file.read().strip() or "another process"
+        self._file.close()
+        raise CheckpointError(f"{os.path.dirname(self.path)} is in use by {owner}; wait for "
+                              "it to finish or use another workdir") from None
+      try:
+        current = os.stat(self.path).st_ino
+      except FileNotFoundError:
+        current = None
+      if current == os.fstat(self._file.fileno()).st_ino:
+        break
+      self._file.close()  # Locked a removed file: its owner released it meanwhile.
     self._file.seek(0)
     self._file.truncate()
     self._file.write(f"pid {os.getpid()}")
@@ -74,6 +88,7 @@ class WorkdirLock:
     return self
 
   def __exit__(self, *exc):
+    os.unlink(self.path)  # Still holding the lock, so the path is this lock's file.
     fcntl.flock(self._file, fcntl.LOCK_UN)
     self._file.close()
 

@@ -71,4 +71,5 @@ def test_workdir_lock_is_exclusive(tmp_path):
       with checkpoints.WorkdirLock(str(tmp_path)):
         pass
   with checkpoints.WorkdirLock(str(tmp_path)):  # Released after use.
-    pass
+    assert (tmp_path / ".hades-lock").read_text() == f"pid {os.getpid()}"
+  assert list(tmp_path.iterdir()) == []  # A clean release leaves the directory as it was.

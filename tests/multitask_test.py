@@ -124,8 +124,7 @@ def test_retraining_keeps_the_same_config_and_refuses_another_without_overwrite(
   workflow.train_multitask(str(tmp_path), names, config, log=lines.append, overwrite=True)
   agent, params, slots, restored = workflow.load_generalist(str(tmp_path))
   assert restored.train.bc_steps == 6 and jax.tree.leaves(params)[0].shape[0] == 2
-  assert sorted(p.name for p in tmp_path.iterdir()) == [".hades-lock", "hopper", "multitask",
-                                                        "reacher"]
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["hopper", "multitask", "reacher"]
 
 
 def test_an_interrupted_save_is_cleaned_up_and_trained_again(tmp_path):
