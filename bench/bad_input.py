@@ -74,7 +74,7 @@ def cases(s: dict[str, str]) -> list[tuple[str, list[str]]]:
       ("launch.study", [f"--workdir={free}/study", "--study=dataset_size", "--tasks=cartpole",
                         "--config.dataset.size=8"]),
       ("launch.study", [f"--workdir={free}/study", "--study=nope"]),
-      ("launch.reproduce_minatar", [f"--dir={s['missing']}"]),
+      ("launch.reproduce_minatar", [f"--paper_dir={s['missing']}"]),
   ]
   return table
 

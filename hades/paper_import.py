@@ -305,7 +305,7 @@ def _convert_game(record: dict, path: str, env: str) -> Conversion:
   note = "; ".join(n for n, on in (
       (f"hades has no {env} task with constant normalisation: not loadable by hades",
        env not in gymnax_env.GYMNAX_IDS.values() or "obs_mean" not in arrays),
-      (f"student width {width}: evaluate with --width={width}", width != 512),
+      (f"student width {width}: evaluate with --student_width={width}", width != 512),
       ("the authors evaluated it with greedy actions; hades samples them", greedy)) if on)
   return Conversion(f"minatar_{env}_D{size}_{variant}_seed{seed}{tags}.npz", path, arrays,
                     note=note)

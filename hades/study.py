@@ -82,7 +82,7 @@ def make_runs(kind, base: ml_collections.ConfigDict, tasks: Sequence[str], num_s
   if not tasks:
     raise ConfigError("no tasks given")
   if num_seeds < 1:
-    raise ConfigError(f"--seeds must be >= 1, got {num_seeds}")
+    raise ConfigError(f"--num_seeds must be >= 1, got {num_seeds}")
   runs = []
   for task in tasks:
     for seed in range(first_seed, first_seed + num_seeds):

@@ -134,9 +134,22 @@ def _show_shared_flags_in_help() -> None:
       flags.FLAGS.register_key_flag_for_module(main_module, flags.FLAGS[name])
 
 
-def run(main):
+def _check_renamed_flags(argv: list[str], renamed: dict[str, str]) -> None:
+  """A flag given under its old name (`renamed`: {old: new}): one line pointing at the new
+  name, status 2."""
+  for arg in argv:
+    match = re.match(r"--(?:no)?([A-Za-z_][A-Za-z0-9_]*)(=|$)", arg)
+    name = match and match.group(1)
+    if name and name in renamed and name not in flags.FLAGS:
+      print(f"error: --{name} is now --{renamed[name]} (docs/cli.md)", file=sys.stderr,
+            flush=True)
+      sys.exit(2)
+
+
+def run(main, renamed: dict[str, str] | None = None):
   """absl.app.run(main), turning user errors into `error: ...` on stderr and exit status 2.
-  Every launcher gets --compilation_cache."""
+  Every launcher gets --compilation_cache. `renamed` ({old flag: new flag}) refuses a flag's
+  old spelling with a pointer to the new one."""
   if "compilation_cache" not in flags.FLAGS:
     flags.DEFINE_string("compilation_cache", default_compilation_cache(),
                         "Directory of JAX's persistent compilation cache: programs compiled "
@@ -160,6 +173,7 @@ def run(main):
 
   _show_shared_flags_in_help()
   _check_config_files(sys.argv[1:])
+  _check_renamed_flags(sys.argv[1:], renamed or {})
 
   def parse_flags(argv):
     try:

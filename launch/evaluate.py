@@ -9,7 +9,7 @@
 Student settings default to the run's own config.json next to the dataset, or to the paper's
 student for the paper's released files (Brax: 2x512 tanh, task BC steps; MinAtar: the authors'
 2x512 ReLU, Adam 0.03 unclipped, the file's BC steps, 8 envs x 1024 steps); flags override.
-Prints JSON (mean +- std return over students x finished episodes) or writes it to --output.
+Prints JSON (mean +- std return over students x finished episodes); --output also writes it.
 Supervised tasks (fashion_mnist): test_accuracy_mean / test_accuracy_std (fractions) of the
 fresh students, and under "baselines" the same for random real images (same images per
 class), class means and the full training set (same student and steps, minibatches).
@@ -36,14 +36,16 @@ flags.DEFINE_integer("num_envs", None,
                      "running normalisation depends on; else the released file's protocol: 4 "
                      "for Brax, 8 for MinAtar).")
 flags.DEFINE_integer("num_steps", 1024, "Env steps per env.")
-flags.DEFINE_integer("width", None, "Student width (default: run config, else 512).")
-flags.DEFINE_integer("depth", None, "Student hidden layers (default: run config, else 2).")
-flags.DEFINE_string("activation", None, "Student activation (default: run config, else tanh).")
+flags.DEFINE_integer("student_width", None, "Student width (default: run config, else 512).")
+flags.DEFINE_integer("student_depth", None,
+                     "Student hidden layers (default: run config, else 2).")
+flags.DEFINE_string("student_activation", None,
+                    "Student activation (default: run config, else tanh).")
 flags.DEFINE_integer("bc_steps", None, "BC steps (default: run config, else the task's).")
 flags.DEFINE_float("learning_rate", None, "BC learning rate (default: run config, else 5e-3).")
 flags.DEFINE_string("backend", None, "Brax backend (default: the dataset's).")
 flags.DEFINE_integer("seed", 0, "Seed for student inits and evaluation.")
-flags.DEFINE_string("output", None, "Write the JSON here instead of stdout.")
+flags.DEFINE_string("output", None, "Also write the JSON result to this file.")
 flags.DEFINE_string("data_dir", None, "Supervised tasks: directory of the MNIST-format IDX files "
                     "(default: the run config's data.dir, else the dataset's, else "
                     "/usr/share/datasets/fashion-mnist).")
@@ -64,8 +66,10 @@ def main(argv):
   num_envs = saved.get("eval", {}).get("num_envs")  # None: the file's protocol, else 4.
   if FLAGS.num_envs is not None:
     num_envs = FLAGS.num_envs
-  overrides = {k: getattr(FLAGS, k) for k in ("width", "depth", "activation", "bc_steps",
-                                               "learning_rate") if getattr(FLAGS, k) is not None}
+  given = {"width": FLAGS.student_width, "depth": FLAGS.student_depth,
+           "activation": FLAGS.student_activation, "bc_steps": FLAGS.bc_steps,
+           "learning_rate": FLAGS.learning_rate}
+  overrides = {k: v for k, v in given.items() if v is not None}
   student.update(overrides)
   data = saved.get("data", {})
   family_options = dict(data_dir=FLAGS.data_dir or data.get("dir"),
@@ -76,12 +80,12 @@ def main(argv):
       backend=FLAGS.backend, num_students=FLAGS.num_students, num_envs=num_envs,
       num_steps=FLAGS.num_steps, seed=FLAGS.seed, family_options=family_options)
   text = json.dumps(result, indent=2)
+  print(text)
   if FLAGS.output:
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
     files.write_text(FLAGS.output, text + "\n")
-  else:
-    print(text)
   print(evaluation.describe_result(result), file=sys.stderr)
 
 if __name__ == "__main__":
-  common.run(main)
+  common.run(main, renamed={"width": "student_width", "depth": "student_depth",
+                            "activation": "student_activation"})

@@ -33,12 +33,13 @@ flags.DEFINE_enum("agent", "specialist", ["specialist", "generalist"],
                   "the multi-task generalist (launch.train_multitask) given the task's id.")
 flags.DEFINE_integer("steps", 200, "Env steps to render.")
 flags.DEFINE_integer("every", 2, "Keep every n-th frame.")
-flags.DEFINE_integer("width", 320, "Frame width.")
-flags.DEFINE_integer("height", 240, "Frame height.")
+flags.DEFINE_integer("frame_width", 320, "Frame width in pixels.")
+flags.DEFINE_integer("frame_height", 240, "Frame height in pixels.")
 flags.DEFINE_integer("seed", 0, "Seed of the student init and the rollout.")
 flags.DEFINE_bool("html", False, "Also write brax's HTML viewer file.")
 flags.DEFINE_string("output", None,
-                    "GIF path (default WORKDIR/<task>/rollout.gif or generalist.gif; one task).")
+                    "Write the GIF to this file (default WORKDIR/<task>/rollout.gif or "
+                    "generalist.gif; one task).")
 flags.mark_flag_as_required("workdir")
 
 
@@ -50,8 +51,8 @@ def main(argv):
   from hades import tasks
 
   workdir = os.path.abspath(FLAGS.workdir)
-  options = render.VideoOptions(steps=FLAGS.steps, every=FLAGS.every, width=FLAGS.width,
-                                height=FLAGS.height, html=FLAGS.html)
+  options = render.VideoOptions(steps=FLAGS.steps, every=FLAGS.every, width=FLAGS.frame_width,
+                                height=FLAGS.frame_height, html=FLAGS.html)
   outputs = []
   if FLAGS.agent == "specialist":
     task = tasks.resolve_task(FLAGS.task or "hopper")
@@ -77,4 +78,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  common.run(main)
+  common.run(main, renamed={"width": "frame_width", "height": "frame_height"})

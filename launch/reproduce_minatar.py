@@ -1,8 +1,8 @@
 """Score the paper's released MinAtar datasets with the authors' protocol; print a table.
 
-  python -m launch.reproduce_minatar --dir=paper --output=runs/minatar.json
+  python -m launch.reproduce_minatar --paper_dir=paper --output=runs/minatar.json
 
-Every `minatar_<Env>_D<n>_<distill|overfit>_seed<s>.npz` in --dir goes through the same path
+Every `minatar_<Env>_D<n>_<distill|overfit>_seed<s>.npz` in --paper_dir goes through the same path
 as `launch.evaluate --dataset=<file>`: the authors' student (2x512 ReLU, 64 Adam steps at 0.03
 unclipped), 8 envs x 1024 steps, sampled actions, constant observation statistics; HaDES-R
 ('distill') files with fresh inits, HaDES-F ('overfit') files from the authors' fixed init
@@ -21,12 +21,12 @@ from absl import flags
 from launch import common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("dir", None, "Directory with the released minatar_*.npz files.")
+flags.DEFINE_string("paper_dir", None, "Directory with the paper's released minatar_*.npz files.")
 flags.DEFINE_integer("num_students", 32, "Fresh students per HaDES-R file.")
 flags.DEFINE_integer("fixed_init_students", 8,
                      "Students per HaDES-F file (all from the authors' one fixed init).")
-flags.DEFINE_string("output", None, "Also write the results as JSON here.")
-flags.mark_flag_as_required("dir")
+flags.DEFINE_string("output", None, "Also write the JSON results to this file.")
+flags.mark_flag_as_required("paper_dir")
 
 
 def main(argv):
@@ -37,9 +37,9 @@ def main(argv):
   from hades import files
   from hades import minatar_files
 
-  paths = sorted(glob.glob(os.path.join(FLAGS.dir, "minatar_*_D*_*_seed*.npz")))
+  paths = sorted(glob.glob(os.path.join(FLAGS.paper_dir, "minatar_*_D*_*_seed*.npz")))
   if not paths:
-    raise common.InputError(f"no released MinAtar files (minatar_*.npz) in {FLAGS.dir}")
+    raise common.InputError(f"no released MinAtar files (minatar_*.npz) in {FLAGS.paper_dir}")
   rows = []
   print("| file | method | authors' final fitness (pop. mean / max) | ours: mean +- std over "
         "students (n) |")
@@ -65,4 +65,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  common.run(main)
+  common.run(main, renamed={"dir": "paper_dir"})

@@ -1,6 +1,6 @@
 """Run one of the paper's studies as a grid of ordinary, resumable runs, then tabulate and plot.
 
-  python -m launch.study --study=neuroevolution --tasks=hopper,cartpole --seeds=3 --workdir=W
+  python -m launch.study --study=neuroevolution --tasks=hopper,cartpole --num_seeds=3 --workdir=W
   python -m launch.study --study=dataset_size --tasks=hopper --workdir=W \
       --paper_dir=paper  (launch.import_paper output)
   python -m launch.study --study=init_mode --tasks=hopper --workdir=W
@@ -30,8 +30,8 @@ from launch import common
 FLAGS = flags.FLAGS
 common.define_config()
 flags.DEFINE_enum("study", None, list(studies.STUDIES), "Which study to run.")
-flags.DEFINE_string("tasks", "hopper", common.tasks_help("Comma-separated tasks."))
-flags.DEFINE_integer("seeds", 3, "Seeds per grid point (config.seed, config.seed + 1, ...).")
+flags.DEFINE_string("tasks", None, common.tasks_help("Comma-separated tasks (required)."))
+flags.DEFINE_integer("num_seeds", 3, "Seeds per grid point (config.seed, config.seed + 1, ...).")
 flags.DEFINE_string("workdir", None, "The study's directory (one subdirectory per run).")
 flags.DEFINE_string("paper_dir", None,
                     "dataset_size: a directory with the paper's released sweep files "
@@ -64,9 +64,12 @@ def main(argv):
 
   if FLAGS.study is None:
     raise common.InputError(f"--study is required: one of {', '.join(studies.STUDIES)}")
+  if not FLAGS.tasks:
+    raise common.InputError("--tasks is required: the tasks to run the study on (e.g. "
+                            "--tasks=hopper)")
   study = studies.get_study(FLAGS.study)
   settings = FLAGS.study_config[FLAGS.study]
-  runs = study_lib.make_runs(study, FLAGS.config, common.split_list(FLAGS.tasks), FLAGS.seeds,
+  runs = study_lib.make_runs(study, FLAGS.config, common.split_list(FLAGS.tasks), FLAGS.num_seeds,
                              settings, _cli_overrides())
   if FLAGS.dry_run:
     common.print_configs({run.name: run.config for run in runs})
@@ -104,7 +107,8 @@ def main(argv):
   paper = study.reference(tasks, runs[0].config.final_eval.num_students,
                           {"paper_dir": FLAGS.paper_dir})
   summary = study_lib.summarize(FLAGS.study, runs, results, transfer, paper)
-  summary.update(settings=settings.to_dict(), seeds=FLAGS.seeds, wall_time=time.time() - t0,
+  summary.update(settings=settings.to_dict(), seeds=FLAGS.num_seeds,
+                 wall_time=time.time() - t0,
                  runs={name: {k: r[k] for k in ("return_mean", "return_std", "wall_time")}
                        for name, r in results.items()})
   files.write_json(os.path.join(root, "study.json"), summary)
@@ -116,4 +120,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  common.run(main)
+  common.run(main, renamed={"seeds": "num_seeds"})

@@ -24,7 +24,7 @@ TINY = ["--config.dataset.size=4", "--config.student.width=8", "--config.student
         "--config.validation.every_generations=4", "--config.validation.num_students=2",
         "--progress=plain"]
 MULTITASK = ["--config.train.num_seeds=2", "--config.train.bc_steps=50"]
-STUDY = ["--study=dataset_size", "--tasks=cartpole", "--seeds=1", "--cpu_devices=1",
+STUDY = ["--study=dataset_size", "--tasks=cartpole", "--num_seeds=1", "--cpu_devices=1",
          "--study_config.dataset_size.sizes=(2, 4)"] + [a for a in TINY if "dataset.size" not in a]
 
 

@@ -103,7 +103,7 @@ def test_evaluate_bad_dataset_file(tmp_path):
   wrong = tmp_path / "wrong.npz"
   np.savez(wrong, states=np.zeros((4, 5), np.float32), actions=np.zeros((4, 3), np.float32),
            task=np.array("hopper"))
-  result = _run("launch.evaluate", f"--dataset={wrong}", "--width=8", "--num_steps=5")
+  result = _run("launch.evaluate", f"--dataset={wrong}", "--student_width=8", "--num_steps=5")
   assert result.returncode == 2 and "needs obs size 11" in result.stderr, result.stderr[-1000:]
 
 
@@ -226,7 +226,7 @@ def test_evaluate_uses_run_config(tiny_workdir, tmp_path):
   summary = json.loads((workdir / "hopper" / "summary.json").read_text())
   assert report["per_student"] == summary["per_student"]
   assert report["return_mean"] == summary["return_mean"]
-  assert "return_mean" not in result.stdout  # --output replaces stdout.
+  assert json.loads(result.stdout) == report  # --output writes what stdout shows.
 
 
 @pytest.mark.xdist_group("tiny_workdir")  # One worker builds the shared run.
@@ -311,7 +311,7 @@ def test_released_breakout_files_reproduce_the_authors_returns(tmp_path):
     name = f"minatar_Breakout-MinAtar_D16_{variant}_seed0.npz"
     os.symlink(os.path.join(REFERENCE_DIR, "minatar", name), tmp_path / name)
   out = tmp_path / "table.json"
-  result = _run("launch.reproduce_minatar", f"--dir={tmp_path}", "--num_students=32",
+  result = _run("launch.reproduce_minatar", f"--paper_dir={tmp_path}", "--num_students=32",
                 "--fixed_init_students=2", f"--output={out}")
   assert result.returncode == 0, result.stderr[-3000:]
   rows = {r["method"]: r for r in json.loads(out.read_text())}
@@ -433,3 +433,16 @@ def test_help_shows_the_launchers_flags_the_shared_ones_and_the_tasks(module, ow
   assert "cartpole" in text and "module:name" in text
   assert len(text.splitlines()) <= 80 and "jax_" not in text  # No library internals.
   assert "Failed to import" not in text + result.stderr
+
+
+@pytest.mark.parametrize("module, old, new", [("launch.evaluate", "--width=8", "--student_width"),
+                                              ("launch.render", "--height=10", "--frame_height"),
+                                              ("launch.study", "--seeds=1", "--num_seeds"),
+                                              ("launch.reproduce_minatar", "--dir=x",
+                                               "--paper_dir")])
+def test_an_old_flag_spelling_points_at_the_new_one(tmp_path, module, old, new):
+  result = _run(module, old, f"--workdir={tmp_path}")
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines() == [f"error: {old.split('=')[0]} is now {new} "
+                                                "(docs/cli.md)"]
+  assert list(tmp_path.iterdir()) == []

@@ -157,7 +157,7 @@ def test_runs_differing_in_seed_share_compiled_programs_exactly(tmp_path):
 
 def _study_cmd(workdir):
   return [sys.executable, "-m", "launch.study", "--study=dataset_size", "--tasks=cartpole",
-          "--seeds=1", f"--workdir={workdir}", "--progress=plain", "--cpu_devices=1",
+          "--num_seeds=1", f"--workdir={workdir}", "--progress=plain", "--cpu_devices=1",
           "--study_config.dataset_size.sizes=(2, 4)",
           "--config.es.population_size=4", "--config.es.num_generations=3",
           "--config.student.width=8", "--config.student.bc_steps=5",
