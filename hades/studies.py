@@ -8,6 +8,8 @@ way; adding one is a class here and one registry line.
                   sweep files as a reference series when given).
   init_mode       HaDES-R vs HaDES-F datasets, each scored by students of other widths,
                   depths, activations, learning rates and BC step counts (`transfer_students`).
+  student_width   neuroevolution's comparison over student widths: a dataset's size does not
+                  grow with the student, the weights do (2x64: 5k; 2x512: 270k for hopper).
 """
 
 from __future__ import annotations
@@ -68,20 +70,26 @@ class _NoExtras:
     return {}
 
 
+def _hades_and_params(resolve: Resolve, params_settings, base: dict
+                      ) -> Iterator[tuple[str, dict]]:
+  """(method, config overrides) of HaDES and of the ES on the student's weights at `base`
+  (more overrides), the latter with the generations that spend HaDES's env steps."""
+  hades = resolve({**base, "method": "dataset"})
+  yield "HaDES", {**base, "method": "dataset"}
+  point = {**dict(config_lib.flatten(params_settings.to_dict())), **base, "method": "params"}
+  params = resolve(point)
+  total = study_lib.env_steps_per_generation(hades) * hades.es.num_generations
+  point["es.num_generations"] = max(1, round(total / study_lib.env_steps_per_generation(params)))
+  yield "params", point
+
+
 class NeuroevolutionStudy(_NoExtras):
   name = "neuroevolution"
   varies = ("method",)
 
   def grid(self, resolve: Resolve, settings):
-    hades = resolve({"method": "dataset"})
-    yield "HaDES", math.nan, {"method": "dataset"}
-    point = dict(config_lib.flatten(settings.params.to_dict()), method="params")
-    params = resolve(point)
-    # Equal env steps: the params run gets the generations that spend HaDES's env steps.
-    total = study_lib.env_steps_per_generation(hades) * hades.es.num_generations
-    point["es.num_generations"] = max(
-        1, round(total / study_lib.env_steps_per_generation(params)))
-    yield "params", math.nan, point
+    for method, point in _hades_and_params(resolve, settings.params, {}):
+      yield method, math.nan, point
 
   def plot(self, task, rows, runs, results, reference, path):
     curves = {}
@@ -169,6 +177,23 @@ class InitModeStudy(_NoExtras):
     study_plots.plot_transfer(task, rows, path)
 
 
+class StudentWidthStudy(_NoExtras):
+  name = "student_width"
+  varies = ("method", "student.width", "hades.fitness_width")
+
+  def grid(self, resolve: Resolve, settings):
+    widths = list(settings.widths)
+    if not widths or min(widths) < 1:
+      raise ConfigError(f"student_width.widths must be positive integers, got {widths}")
+    for width in widths:
+      base = {"student.width": int(width), "hades.fitness_width": 0}
+      for method, point in _hades_and_params(resolve, settings.params, base):
+        yield f"{method}_w{width}", float(width), point
+
+  def plot(self, task, rows, runs, results, reference, path):
+    study_plots.plot_student_width(task, rows, path)
+
+
 def transfer_students(settings: ml_collections.ConfigDict) -> dict[str, dict]:
   """init_mode's students: {'width=32': {'width': 32}, ...} from settings.students (a field
   and its values each); 'own' (the run's own student) is always scored too."""
@@ -180,7 +205,7 @@ def transfer_students(settings: ml_collections.ConfigDict) -> dict[str, dict]:
 
 
 STUDIES: dict[str, Study] = {study.name: study for study in (
-    NeuroevolutionStudy(), DatasetSizeStudy(), InitModeStudy())}
+    NeuroevolutionStudy(), DatasetSizeStudy(), InitModeStudy(), StudentWidthStudy())}
 
 
 def get_study(name: str) -> Study:

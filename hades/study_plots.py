@@ -37,6 +37,10 @@ def plot_dataset_size(task: str, rows: dict[str, dict], paper: dict | None, path
   _save(dataset_size_figure(task, rows, paper), path)
 
 
+def plot_student_width(task: str, rows: dict[str, dict], path: str) -> None:
+  _save(student_width_figure(task, rows), path)
+
+
 def plot_transfer(task: str, rows: dict[str, dict], path: str) -> None:
   """Writes `transfer_figure` (nothing when no row has transfer scores)."""
   fig = transfer_figure(task, rows)
@@ -81,6 +85,27 @@ def dataset_size_figure(task: str, rows: dict[str, dict], paper: dict | None) ->
   ax.set_xlabel("dataset size D")
   ax.set_ylabel("fresh students' return")
   ax.set_title(f"{task}: return vs dataset size")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  return fig
+
+
+def student_width_figure(task: str, rows: dict[str, dict]) -> plt.Figure:
+  """Final return (mean +- standard error over seeds) against the student's width, one line
+  per method; rows are named '<method>_w<width>' with x = the width."""
+  fig, ax = plt.subplots(figsize=(6, 4))
+  methods = dict.fromkeys(series.rsplit("_w", 1)[0] for series in rows)
+  for method, marker in zip(methods, "os^v"):
+    points = sorted((row["x"], row["mean"], row["stderr"]) for series, row in rows.items()
+                    if series.rsplit("_w", 1)[0] == method)
+    x, y, e = map(np.asarray, zip(*points))
+    label = "HaDES (dataset)" if method == "HaDES" else "ES on the weights"
+    ax.errorbar(x, y, yerr=e, marker=marker, capsize=3, label=label)
+  ax.set_xscale("log", base=2)
+  ax.set_xlabel("student width (units per hidden layer)")
+  ax.set_ylabel("fresh students' return")
+  ax.set_title(f"{task}: return vs student width, at equal env steps")
   ax.grid(alpha=0.3)
   ax.legend()
   fig.tight_layout()

@@ -57,6 +57,25 @@ def test_dataset_size_and_init_mode_grids():
       ("HaDES-R", "random", 2), ("HaDES-F", "fixed", 1)]
 
 
+def test_student_width_grid_pairs_the_methods_at_each_width_at_equal_env_steps():
+  settings = study_config.get_config().student_width
+  settings.widths = (16, 48)
+  settings.params.student = {"width": 256}  # A width in the params settings: the grid's wins.
+  runs = studies.make_runs("student_width", _base(), ["cartpole"], 1, settings)
+  assert [(r.series, r.x, r.config.method, r.config.student.width) for r in runs] == [
+      ("HaDES_w16", 16.0, "dataset", 16), ("params_w16", 16.0, "params", 16),
+      ("HaDES_w48", 48.0, "dataset", 48), ("params_w48", 48.0, "params", 48)]
+  spent = lambda c: study_lib.env_steps_per_generation(c) * c.es.num_generations  # noqa: E731
+  assert spent(runs[0].config) == spent(runs[1].config)
+  assert runs[1].config.es.sigma == settings.params.es.sigma
+  with pytest.raises(ConfigError, match="varies student.width"):
+    studies.make_runs("student_width", _base(), ["cartpole"], 1, settings,
+                      {"student.width": 32})
+  settings.widths = ()
+  with pytest.raises(ConfigError, match="positive integers"):
+    studies.make_runs("student_width", _base(), ["cartpole"], 1, settings)
+
+
 @pytest.mark.parametrize("study,cli,message", [
     ("dataset_size", {"dataset.size": 8}, "varies dataset.size"),
     ("neuroevolution", {"method": "params"}, "varies method"),
@@ -223,3 +242,14 @@ def test_study_figures_plot_the_rows_they_are_given():
   np.testing.assert_allclose(heat.images[0].get_array().filled(np.nan),
                              [[0.5, 1.2], [0.8, np.nan]])
   assert study_plots.transfer_figure("hopper", {"HaDES-R": {}}) is None
+  widths = {"HaDES_w64": {"x": 64.0, "mean": 900.0, "stderr": 10.0},
+            "params_w64": {"x": 64.0, "mean": 950.0, "stderr": 20.0},
+            "HaDES_w512": {"x": 512.0, "mean": 1000.0, "stderr": 5.0},
+            "params_w512": {"x": 512.0, "mean": 300.0, "stderr": 30.0}}
+  (ax,) = study_plots.student_width_figure("hopper", widths).axes
+  hades, params = ax.containers
+  np.testing.assert_array_equal(hades.lines[0].get_xdata(), [64, 512])
+  np.testing.assert_array_equal(hades.lines[0].get_ydata(), [900, 1000])
+  np.testing.assert_array_equal(params.lines[0].get_ydata(), [950, 300])
+  assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HaDES (dataset)",
+                                                                  "ES on the weights"]

@@ -40,4 +40,13 @@ def get_config() -> ml_collections.ConfigDict:
   config.init_mode.task_overrides = ml_collections.ConfigDict({
       "hopper": {"es": {"num_generations": 60}},
   })
+  # neuroevolution's comparison over the student's width (2x64: 5k weights, 2x512: 270k for
+  # hopper); the dataset's size stays D whatever the width.
+  config.student_width = ml_collections.ConfigDict()
+  config.student_width.widths = (64, 256, 512)
+  config.student_width.params = ml_collections.ConfigDict(
+      config.neuroevolution.params.to_dict())
+  config.student_width.task_overrides = ml_collections.ConfigDict({
+      "hopper": {"es": {"num_generations": 60}},
+  })
   return config
