@@ -15,6 +15,10 @@ import numpy as np  # noqa: E402
 from hades import files  # noqa: E402
 
 
+# The studies' series names of the two methods, as the legends spell them.
+METHOD_LABELS = {"HaDES": "HaDES (dataset)", "params": "ES on the weights"}
+
+
 def _stack(curves: list[dict], x_key: str) -> tuple[np.ndarray, np.ndarray]:
   """Seeds' curves cut to their common length: x [T] (mean over seeds), returns [seeds, T]."""
   length = min(len(c["return"]) for c in curves)
@@ -100,8 +104,7 @@ def student_width_figure(task: str, rows: dict[str, dict]) -> plt.Figure:
     points = sorted((row["x"], row["mean"], row["stderr"]) for series, row in rows.items()
                     if series.rsplit("_w", 1)[0] == method)
     x, y, e = map(np.asarray, zip(*points))
-    label = "HaDES (dataset)" if method == "HaDES" else "ES on the weights"
-    ax.errorbar(x, y, yerr=e, marker=marker, capsize=3, label=label)
+    ax.errorbar(x, y, yerr=e, marker=marker, capsize=3, label=METHOD_LABELS.get(method, method))
   ax.set_xscale("log", base=2)
   ax.set_xlabel("student width (units per hidden layer)")
   ax.set_ylabel("fresh students' return")

@@ -128,3 +128,36 @@ def test_stats_equal_released_files_when_present():
   with np.load(path) as data:
     np.testing.assert_array_equal(mean, data["obs_mean"])
     np.testing.assert_array_equal(var, data["obs_var"])
+
+
+def test_space_invaders_paper_has_gymnax_006s_first_wave_and_bullet_rule():
+  """`space_invaders_paper` (gymnax 0.0.6, the paper's env) against today's SpaceInvaders: 28
+  aliens in the first wave instead of 24; a bullet landing in the column the cannon left ends
+  the episode, one landing in the column it moved to does not (today: the other way round)."""
+  from gymnax.environments.minatar import space_invaders
+  from hades.families import minatar_paper
+  from hades import tasks
+
+  paper, today = minatar_paper.SpaceInvadersPaper(), space_invaders.MinSpaceInvaders()
+  params = today.default_params
+  _, start = paper.reset_env(jax.random.key(0), params)
+  _, start_today = today.reset_env(jax.random.key(0), params)
+  assert int(start.alien_map.sum()) == 28 and int(start_today.alien_map.sum()) == 24
+  np.testing.assert_array_equal(np.flatnonzero(start.alien_map.any(axis=0)), range(2, 9))
+  right = 2  # noop, left, right, fire
+  cannon = start.replace(pos=jnp.int32(5))
+  for bullet_column, paper_dies in ((5, True), (6, False)):  # Row 8 moves to row 9 this step.
+    state = cannon.replace(e_bullet_map=cannon.e_bullet_map.at[8, bullet_column].set(True))
+    _, after, _, done, _ = paper.step_env(jax.random.key(1), state, right, params)
+    _, after_today, _, done_today, _ = today.step_env(jax.random.key(1), state, right, params)
+    assert int(after.pos) == int(after_today.pos) == 6
+    assert (bool(done), bool(done_today)) == (paper_dies, not paper_dies)
+  # Everything else is today's: the same state and action give the same next state.
+  state = cannon.replace(alien_map=start_today.alien_map)
+  _, after, reward, _, _ = paper.step_env(jax.random.key(2), state, 3, params)
+  _, after_today, reward_today, _, _ = today.step_env(jax.random.key(2), state, 3, params)
+  assert float(reward) == float(reward_today)
+  for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(after_today)):
+    np.testing.assert_array_equal(a, b)
+  env = tasks.make_env("space_invaders_paper")
+  assert env.env_id == "SpaceInvaders-MinAtar" and env.observation_size == 600

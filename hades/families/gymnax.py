@@ -31,8 +31,8 @@ class GymnaxFamily(control.ControlFamily):
   def build_env(self, spec: base.TaskSpec, backend: str, episode_length: int):
     del backend  # gymnax envs have one.
     length = episode_length if episode_length > 0 else spec.episode_length
-    if spec.make_env is not None:
-      return gymnax_env.GymnaxEnv(spec.name, length or None, spec.make_env())
+    if spec.make_env is not None:  # Named by its env id when it has one (its channels' names).
+      return gymnax_env.GymnaxEnv(spec.env_id or spec.name, length or None, spec.make_env())
     return gymnax_env.make_gymnax_env(spec.env_id, length or None)
 
   def default_obs_stats(self, spec: base.TaskSpec):
@@ -90,6 +90,12 @@ def _task(name: str, num_actions: int, **kwargs) -> base.TaskSpec:
                        aliases=(env_id.lower(),) + kwargs.pop("aliases", ()), **kwargs)
 
 
+def _space_invaders_paper():
+  from hades.families import minatar_paper  # It imports gymnax: only once the env is built.
+
+  return minatar_paper.make_space_invaders_paper()
+
+
 TASKS = (
     _task("cartpole", 2),
     _task("acrobot", 3),
@@ -100,4 +106,8 @@ TASKS = (
     _task("seaquest", 6),
     # Continuous torque in [-2, 2]: a Gaussian student, like Brax's.
     _task("pendulum", 0, bc_steps=200),
+    # SpaceInvaders as gymnax 0.0.6 (the paper's) defined it: the released datasets' env.
+    base.TaskSpec("space_invaders_paper", family="gymnax", bc_steps=64,
+                  env_id="SpaceInvaders-MinAtar", num_actions=4, episode_length=0,
+                  make_env=_space_invaders_paper),
 )
