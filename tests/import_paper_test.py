@@ -139,7 +139,8 @@ def test_files_load_as_hades_datasets(converted):
             "brax_sweepD_hopper_D4_distill_seed0.npz": ("hopper", "running", (4, 11), (4, 3)),
             "minatar_Breakout-MinAtar_D16_distill_seed0.npz": ("breakout", "constant",
                                                                (15, 400), (15, 3)),
-            "minatar_SpaceInvaders-MinAtar_D16_overfit_seed0.npz": ("space_invaders",
+            # Scored in the env it was made in, gymnax 0.0.6's SpaceInvaders.
+            "minatar_SpaceInvaders-MinAtar_D16_overfit_seed0.npz": ("space_invaders_paper",
                                                                     "constant", (16, 600),
                                                                     (16, 4)),
             "mnist_FashionMNIST_D10_distill_seed0.npz": ("fashion_mnist", "none", (10, 784),
