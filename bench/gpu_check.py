@@ -38,10 +38,11 @@ sharding.request_exact_cpu_math()  # As the launchers run.
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAPER_CONFIG = os.path.join(REPO, "hades", "configs", "paper.py")
-# The authors' released files of each task, by dataset size (launch.import_paper's names).
-REFERENCE_FILES = {"hopper": "brax_hopper_D{size}_distill_seed*.npz",
-                   "breakout": "minatar_Breakout-MinAtar_D{size}_distill_seed*.npz",
-                   "fashion_mnist": "mnist_FashionMNIST_D{size}_distill_seed*.npz"}
+# The authors' released files of each task, by dataset size (launch.import_paper's names), and
+# what their fitness_over_gen measures (their image distillation logged a training loss).
+REFERENCE_FILES = {"hopper": ("brax_hopper_D{size}_distill_seed*.npz", "return"),
+                   "breakout": ("minatar_Breakout-MinAtar_D{size}_distill_seed*.npz", "return"),
+                   "fashion_mnist": ("mnist_FashionMNIST_D{size}_distill_seed*.npz", "loss")}
 # --smoke: the paper config shrunk until a CPU runs a generation in well under a second.
 SMOKE = ["es.population_size=8", "student.width=16", "student.bc_steps=5",
          "env.episode_length=20", "eval.num_steps=20", "eval.num_envs=1",
@@ -141,13 +142,14 @@ def reference_fitness(task: str, size: int, generation: int, folder: str | None)
   None without files."""
   if not folder or task not in REFERENCE_FILES:
     return None
-  paths = sorted(glob.glob(os.path.join(folder, REFERENCE_FILES[task].format(size=size))))
+  pattern, measure = REFERENCE_FILES[task]
+  paths = sorted(glob.glob(os.path.join(folder, pattern.format(size=size))))
   curves = []
   for path in paths:
     with np.load(path, allow_pickle=False) as data:
       if "fitness_over_gen" in data.files and len(data["fitness_over_gen"]) >= generation:
         curves.append(float(data["fitness_over_gen"][generation - 1]))
-  return dict(mean=float(np.mean(curves)), files=len(curves)) if curves else None
+  return dict(mean=float(np.mean(curves)), files=len(curves), measure=measure) if curves else None
 
 
 def table(rows: list[dict]) -> str:
@@ -155,7 +157,8 @@ def table(rows: list[dict]) -> str:
            "XLA estimate | peak memory | fitness (pop. mean) | authors' at that generation |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
   for r in rows:
-    reference = (f"{r['reference']['mean']:.3f} ({r['reference']['files']} seeds)"
+    reference = (f"{r['reference']['mean']:.3f} {r['reference']['measure']} "
+                 f"({r['reference']['files']} seeds)"
                  if r["reference"] else "no file")
     lines.append(
         f"| {r['task']} | {r['devices']} | {r['population']} | {r['chunk']} | "

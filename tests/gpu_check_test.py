@@ -51,5 +51,5 @@ def test_the_smoke_check_runs_each_family_and_shrinks_the_chunk_when_memory_is_s
     assert row[3] == "1"  # No memory to spare: one candidate per chunk, after a recompile.
     assert float(row[5]) > 0 and int(row[6]) >= 2 and float(row[9]) >= 0
   if os.path.isdir(minatar):  # The authors' breakout curve at generation 2, over 3 seeds.
-    assert rows[0][10].endswith("(3 seeds) |")
+    assert rows[0][10].endswith("return (3 seeds) |")
   assert "using 1" in result.stderr
