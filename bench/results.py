@@ -29,7 +29,8 @@ BEGIN, END = "<!-- results table: bench/results.py -->", "<!-- end of results ta
 
 
 def _minutes(seconds: float) -> str:
-  return f"{int(seconds // 60)}m{int(round(seconds % 60)):02d}s"
+  whole = int(round(seconds))
+  return f"{whole // 60}m{whole % 60:02d}s"
 
 
 def _git(*args: str) -> str:
@@ -91,8 +92,8 @@ def page(rows: list[dict], total: float, commit: str, machine: str, day: str) ->
   return f"""# Results of the current defaults
 
 What the default config (`hades/configs/default.py`) gives today, measured. Made by
-`python bench/results.py --workdir=W` at commit {commit} on {machine}, {day}; the README's
-results table is this one. Older measurements, made with earlier defaults, are in
+`python bench/results.py --workdir=W` at commit {commit}, {day}, on {machine}. The
+README's results table is this one. Older measurements, made with earlier defaults, are in
 [experiments/](README.md#experiments).
 
 ## ant, hopper and walker2d on a CPU
@@ -104,8 +105,8 @@ results table is this one. Older measurements, made with earlier defaults, are i
 {table(rows, total)}
 
 Run with the compilation cache off, so every program was compiled, as on a fresh machine.
-Each score is from `<task>/summary.json`: {rows[0]['students']} fresh student inits BC-trained
-on the written dataset (the best-validated ES mean), each evaluated for 1024 steps;
+Each score is from `<task>/summary.json`: {rows[0]['students']} fresh student inits BC-trained on
+the written dataset (the best-validated ES mean), each evaluated for 1024 steps;
 `python -m launch.evaluate --dataset=runs/demo/<task>/dataset.npz` scores a dataset the same
 way again. The all-zero dataset is scored on the same students (`summary.json` of the job).
 {verdict}

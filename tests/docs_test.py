@@ -109,7 +109,7 @@ def test_the_readme_results_table_is_the_one_of_docs_results():
   start, end = readme.index(results.BEGIN), readme.index(results.END)
   table = readme[start + len(results.BEGIN):end].strip()
   assert table.startswith("| task |") and table in page
-  assert "Made by `python bench/results.py" in page
+  assert "`python bench/results.py --workdir=W` at commit" in page
 
 
 def test_the_results_page_is_built_from_the_runs_summaries(tmp_path):
@@ -132,7 +132,7 @@ def test_the_results_page_is_built_from_the_runs_summaries(tmp_path):
   assert "| hopper | 50 (32) | 7m30s | **1650.0 +- 50.0 (1600 to 1700)** | 80.0 |" in table
   assert "**22.5 min**" in table
   page = results.page(rows, total, "abc1234", "a machine", "2026-12-05")
-  assert "at commit abc1234 on a machine, 2026-12-05" in page
+  assert "at commit abc1234, 2026-12-05, on a machine" in page
   assert "Not better than the all-zero dataset it starts from: ant" in page
   readme = tmp_path / "README.md"
   readme.write_text(f"top\n{results.BEGIN}\n| old |\n{results.END}\nbottom\n")

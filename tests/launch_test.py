@@ -107,10 +107,11 @@ def test_evaluate_bad_dataset_file(tmp_path):
   assert result.returncode == 2 and "needs obs size 11" in result.stderr, result.stderr[-1000:]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_workdir(tmp_path_factory):
   """A finished tiny distill_all run on a continuous and a discrete task (hopper, cartpole),
-  shared by the launcher tests below."""
+  shared by the launcher tests below. Session scope: built once per worker (a module-scoped
+  fixture is built again whenever the worker runs another module's test in between)."""
   workdir = tmp_path_factory.mktemp("runs")
   result = _run("launch.distill_all", "--tasks=hopper,cartpole", f"--workdir={workdir}",
                 "--config.es.population_size=4", "--config.es.num_generations=3", *TINY)

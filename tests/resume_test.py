@@ -62,7 +62,9 @@ def _outcome(workdir, task="hopper"):
   return arrays, rows
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker. A module-scoped fixture is torn down whenever the worker
+# runs another module's test in between, and built again (minutes of CI).
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory):
   """The uninterrupted hopper run."""
   workdir = str(tmp_path_factory.mktemp("reference"))
@@ -71,7 +73,7 @@ def reference(tmp_path_factory):
   return _outcome(workdir)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cartpole_reference(tmp_path_factory):
   """The uninterrupted CartPole run (a discrete task; compiles in seconds)."""
   workdir = str(tmp_path_factory.mktemp("cartpole_reference"))

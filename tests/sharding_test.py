@@ -113,11 +113,10 @@ def test_request_cpu_devices_keeps_a_count_the_user_set(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["R", "F"])
-def test_same_result_on_1_and_4_devices_at_real_horizon(tmp_path, mode):
-  """3 generations with 1000-step evaluations: the ES state and every metric are bit-identical
-  on 1 and 4 devices, for HaDES-R and HaDES-F."""
-  overrides = dict(REAL, **{"hades.mode": mode})
+def test_same_result_on_1_and_4_devices_at_real_horizon(tmp_path):
+  """3 generations of hopper with 1000-step evaluations: the ES state and every metric are
+  bit-identical on 1 and 4 devices (HaDES-F: the discrete test below)."""
+  overrides = dict(REAL)
   counts = (1, 4)  # 1 vs 2 devices: the default-shapes and two-process tests below.
   results = {n: _run(tmp_path, f"d{n}", n, overrides) for n in counts}
   assert [int(results[n]["devices"]) for n in counts] == list(counts)
@@ -138,10 +137,11 @@ def test_default_shapes_same_result_on_1_and_2_devices(tmp_path):
 
 
 @pytest.mark.slow
-def test_discrete_task_same_result_on_1_and_4_devices(tmp_path):
+@pytest.mark.parametrize("mode", ["R", "F"])
+def test_discrete_task_same_result_on_1_and_4_devices(tmp_path, mode):
   """CartPole (gymnax, fixed labels) at its real 500-step horizon: bit-identical on 1 and 4
-  devices."""
-  overrides = dict(REAL, **{"task": "cartpole", "eval.num_steps": 500})
+  devices, for HaDES-R and HaDES-F (a compile of seconds, where hopper's takes minutes)."""
+  overrides = dict(REAL, **{"task": "cartpole", "eval.num_steps": 500, "hades.mode": mode})
   one, four = (_run(tmp_path, f"c{n}", n, overrides) for n in (1, 4))
   assert np.all(one["metrics/episodes/mean"] > 0)
   assert np.any(one["es/.mean"] != 0)
@@ -163,9 +163,11 @@ def test_chunk_must_divide_each_devices_candidates():
     assert config_lib.resolve_config(config).es.candidates_per_chunk == chunk
 
 
-LAUNCH_ARGS = ["--task=hopper", "--config.es.population_size=8", "--config.es.num_generations=4",
-               "--config.student.width=16", "--config.student.bc_steps=10",
-               "--config.eval.num_steps=1000", "--config.final_eval.num_students=2",
+# CartPole at its real 500-step horizon: the processes' exchange does not depend on the env, and
+# CartPole compiles in seconds where hopper takes minutes in each of the three processes.
+LAUNCH_ARGS = ["--task=cartpole", "--config.es.population_size=8",
+               "--config.es.num_generations=4", "--config.student.width=16",
+               "--config.student.bc_steps=10", "--config.eval.num_steps=500", "--config.final_eval.num_students=2",
                "--config.final_eval.num_steps=50", "--config.log.generations_per_call=2",
                "--config.checkpoint.every_generations=2",
                "--config.validation.every_generations=2", "--config.validation.num_students=2",
@@ -190,13 +192,11 @@ def test_launchers_do_not_start_the_backend_on_import():
 
 
 @pytest.mark.slow
-# One device per process (2 processes vs 1 process with 2 devices); a second parametrisation
-# with 2 devices per process ran the same code path and cost CI 3 more Brax processes.
-@pytest.mark.parametrize("devices_per_process", [1])
+@pytest.mark.parametrize("devices_per_process", [1, 2])
 def test_two_processes_with_jax_distributed_match_one_process(tmp_path, devices_per_process):
   """`launch.distill` in 2 real processes (jax.distributed on localhost, 1 or 2 CPU devices
   each) writes the same dataset and metrics, bit for bit, as 1 process with as many devices in
-  all (1000-step evaluations); only process 0 writes."""
+  all (CartPole's 500-step evaluations); only process 0 writes."""
   with socket.socket() as s:
     s.bind(("localhost", 0))
     port = s.getsockname()[1]
@@ -209,8 +209,8 @@ def test_two_processes_with_jax_distributed_match_one_process(tmp_path, devices_
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
     errs.append(err)
-  assert "[hopper] gen 4/4" in errs[0] and "[hopper]" not in errs[1]  # Process 0 reports.
-  multi, one = tmp_path / "multi" / "hopper", tmp_path / "single" / "hopper"
+  assert "[cartpole] gen 4/4" in errs[0] and "[cartpole]" not in errs[1]  # Process 0 reports.
+  multi, one = tmp_path / "multi" / "cartpole", tmp_path / "single" / "cartpole"
   a, b = np.load(multi / "dataset.npz"), np.load(one / "dataset.npz")
   np.testing.assert_array_equal(a["states"], b["states"])
   np.testing.assert_array_equal(a["actions"], b["actions"])
