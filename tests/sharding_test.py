@@ -167,7 +167,8 @@ def test_chunk_must_divide_each_devices_candidates():
 # CartPole compiles in seconds where hopper takes minutes in each of the three processes.
 LAUNCH_ARGS = ["--task=cartpole", "--config.es.population_size=8",
                "--config.es.num_generations=4", "--config.student.width=16",
-               "--config.student.bc_steps=10", "--config.eval.num_steps=500", "--config.final_eval.num_students=2",
+               "--config.student.bc_steps=10", "--config.eval.num_steps=500",
+               "--config.final_eval.num_students=2",
                "--config.final_eval.num_steps=50", "--config.log.generations_per_call=2",
                "--config.checkpoint.every_generations=2",
                "--config.validation.every_generations=2", "--config.validation.num_students=2",
@@ -192,7 +193,9 @@ def test_launchers_do_not_start_the_backend_on_import():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("devices_per_process", [1, 2])
+# One device per process (2 processes vs 1 process with 2 devices): 2 devices per process runs
+# the same code path, for 3 more processes of CI time.
+@pytest.mark.parametrize("devices_per_process", [1])
 def test_two_processes_with_jax_distributed_match_one_process(tmp_path, devices_per_process):
   """`launch.distill` in 2 real processes (jax.distributed on localhost, 1 or 2 CPU devices
   each) writes the same dataset and metrics, bit for bit, as 1 process with as many devices in
