@@ -37,12 +37,17 @@ def test_cpu15_fitness_runs_the_final_horizon(task):
 
 
 def test_command_line_beats_the_task_preset():
-  # The CPU preset for ant says 25 generations; a value typed by the user wins.
-  typed = {"es.num_generations": 300, "task": "ant"}
+  # The CPU preset for ant says the spring backend and 300-step fitness; what the user typed
+  # wins.
+  typed = {"env.backend": "positional", "eval.num_steps": 1000, "task": "ant"}
   config = default.get_config()
-  config.es.num_generations = 300  # As config_flags applies it before the task is known.
-  assert config_lib.resolve_config(config, typed).es.num_generations == 300
-  assert config_lib.resolve_config(default.get_config(), {"task": "ant"}).es.num_generations == 25
+  config.env.backend = "positional"  # As config_flags applies them before the task is known.
+  config.eval.num_steps = 1000
+  resolved = config_lib.resolve_config(config, typed)
+  assert (resolved.env.backend, resolved.eval.num_steps) == ("positional", 1000)
+  preset = config_lib.resolve_config(default.get_config(), {"task": "ant"})
+  assert (preset.env.backend, preset.eval.num_steps) == ("spring", 500)
+  assert default.get_config().env.backend == "positional"  # The file's value, for the others.
   # The preset beats the file's value for the same field.
   assert config_lib.resolve_config(default.get_config(), {"task": "walker"}).task == "walker2d"
   assert config_lib.resolve_config(default.get_config(),

@@ -90,7 +90,9 @@ def test_distill_all_dry_run_command_line_beats_presets(tmp_path):
   configs = json.loads(result.stdout)
   assert sorted(configs) == ["ant", "hopper", "walker2d"]
   assert [configs[t]["es"]["num_generations"] for t in ("ant", "walker2d", "hopper")] == [
-      25, 50, 100]  # The CPU presets.
+      80, 50, 100]  # The CPU presets.
+  assert [configs[t]["env"]["backend"] for t in ("ant", "walker2d", "hopper")] == [
+      "spring", "positional", "positional"]
   assert {configs[t]["student"]["width"] for t in configs} == {32}
   typed = _run("launch.distill_all", "--tasks=ant,walker", "--dry_run",
                "--config.es.num_generations=300")

@@ -124,12 +124,21 @@ def get_config() -> ml_collections.ConfigDict:
 
   # Per-task presets: applied after this file and before the command line (a value given on
   # the command line always wins). Sized so that ant + hopper + walker2d take under 20 min on
-  # 2 CPU cores: an ant env step costs ~5x a hopper one.
+  # 2 CPU cores.
+  #
+  # ant: the spring backend. On the positional one, about a third of ant's reset states end
+  # their episode within a few steps whatever the actions (the contact correction throws the
+  # torso above the healthy height) and Brax's auto-reset replays that state, so one reset
+  # decided a student's score; spring has no such states and its step costs a sixth of
+  # positional's on a CPU (bench/ant_resets.py, docs/brax_versions.md). Fitness over 500 steps
+  # buys twice the generations (the final evaluation stays 1024 steps); over 300, the gait it
+  # found did not last 1024.
   #
   # Discrete tasks (gymnax family, then 'minatar', then the task): the paper's MinAtar student
   # recipe (Adam 0.03 unclipped, 64 BC steps), evaluated on whole episodes.
   config.task_presets = ml_collections.ConfigDict({
-      "ant": {"es": {"num_generations": 25}},
+      "ant": {"env": {"backend": "spring"}, "es": {"num_generations": 80},
+              "eval": {"num_steps": 500}},
       "walker2d": {"es": {"num_generations": 50}},
       "gymnax": {"student": {"learning_rate": 0.03, "max_grad_norm": 0.0},
                  "eval": {"num_steps": 500}, "final_eval": {"num_steps": 500},
