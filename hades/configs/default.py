@@ -129,7 +129,7 @@ def get_config() -> ml_collections.ConfigDict:
   # ant: the spring backend. On the positional one, about a third of ant's reset states end
   # their episode within a few steps whatever the actions (the contact correction throws the
   # torso above the healthy height) and Brax's auto-reset replays that state, so one reset
-  # decided a student's score; spring has no such states and its step costs a sixth of
+  # decided a student's score; spring has no such states and its step costs a quarter of
   # positional's on a CPU (bench/ant_resets.py, docs/brax_versions.md). Fitness over 500 steps
   # buys twice the generations (the final evaluation stays 1024 steps); over 300, the gait it
   # found did not last 1024.
