@@ -38,6 +38,21 @@ def recorded_generations(path: str) -> int:
   return count
 
 
+def wall_time_at(path: str, generation: int) -> float:
+  """The wall_time `path` records at `generation` (0.0 when it holds no such row): the time a
+  run spent before it was stopped, which its resumed continuation counts on from."""
+  if generation > 0 and os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        try:
+          row = json.loads(line)
+        except json.JSONDecodeError:
+          break
+        if isinstance(row, dict) and row.get("generation") == generation:
+          return float(row.get("wall_time", 0.0))
+  return 0.0
+
+
 def truncate_jsonl(path: str, generations: int) -> None:
   """Keeps the rows of generations 1..`generations` of `path` (atomically).
 

@@ -215,6 +215,9 @@ class _Run:
           f"the checkpoint in {self.workdir} is at generation {done}, beyond the requested "
           f"{self.num_gens}")
     self.log(f"[{self.task}] resuming from the checkpoint at generation {done}/{self.num_gens}")
+    # wall_time (metrics, summary) counts the time spent before the stop too, not the pause.
+    self.t_start -= metrics_log_lib.wall_time_at(os.path.join(self.workdir, "metrics.jsonl"),
+                                                 done)
     return distill_lib.canonicalize_state(self.components, _from_storable(stored)), done
 
   def _check_meta(self, meta: dict) -> None:

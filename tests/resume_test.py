@@ -130,9 +130,18 @@ def test_sigterm_saves_checkpoint_then_resume_matches(tmp_path, cartpole_referen
                          capture_output=True, text=True, timeout=300)
   assert never.returncode == 2 and "already holds a run" in never.stderr, never.stderr
   assert len(_rows(workdir, "cartpole")) == stopped_at
+  first_leg = _rows(workdir, "cartpole")
+  with open(os.path.join(workdir, "cartpole", "metrics.jsonl"), "w") as f:
+    f.writelines(json.dumps({**r, "wall_time": r["wall_time"] + 1e4}) + "\n" for r in first_leg)
   resumed = subprocess.run(_cmd(workdir, "--resume=must", args=CARTPOLE_ARGS), cwd=REPO,
                            capture_output=True, text=True, timeout=600)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
+  # The resumed run's clock counts on from the stopped one's (a first leg made to look 10^4 s
+  # long above), not from its own start: wall times never go back.
+  walls = [r["wall_time"] for r in _rows(workdir, "cartpole")]
+  assert walls == sorted(walls) and walls[stopped_at] > walls[stopped_at - 1] > 1e4, walls
+  with open(os.path.join(workdir, "cartpole", "summary.json")) as f:
+    assert json.load(f)["wall_time"] >= walls[-1]
   arrays, rows = _outcome(workdir, "cartpole")
   assert rows == cartpole_reference[1]
   for k in arrays:
