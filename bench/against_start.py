@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from hades import dataset as dataset_lib
+from hades import errors
 from hades import evaluation
 
 
@@ -29,7 +30,8 @@ def compare(path: str, num_students: int, seed: int) -> dict:
   start_states = dataset_lib.load_extra(path, "start_states")
   start_actions = dataset_lib.load_extra(path, "start_actions")
   if start_states is None or start_actions is None:
-    raise SystemExit(f"error: {path} has no starting dataset (start_states, start_actions)")
+    raise errors.DatasetFileError(
+        f"{path} has no starting dataset (start_states, start_actions)")
   start = dataset.replace(states=start_states, actions=start_actions)
   student = {**info.student, **saved.get("student", {})}
   kwargs = dict(num_students=num_students, num_envs=saved.get("final_eval", {}).get("num_envs")
@@ -52,8 +54,11 @@ def main() -> None:
   args = parser.parse_args()
   results = {}
   for task in args.tasks.split(","):
-    result = compare(os.path.join(args.workdir, task, "dataset.npz"), args.num_students,
-                     args.seed)
+    try:
+      result = compare(os.path.join(args.workdir, task, "dataset.npz"), args.num_students,
+                       args.seed)
+    except errors.InputError as e:
+      parser.exit(2, f"error: {e}\n")
     written, start = np.asarray(result["written"]), np.asarray(result["start"])
     print(f"{task}: written {written.mean():.1f} +- {written.std():.1f} (min {written.min():.1f}"
           f", {int((written < args.below).sum())}/{written.size} below {args.below:g}); start "
