@@ -154,7 +154,11 @@ def summarize(study: str, runs: Sequence[StudyRun], results: Mapping[str, dict],
       row["mean"], row["stderr"], row["n"] = mean_and_stderr(row["returns"])
       for variant, values in row.get("transfer", {}).items():
         row["transfer"][variant] = dict(zip(("mean", "stderr", "n"), mean_and_stderr(values)))
-  out = {"study": study, "tasks": table}
+  # Every finished run's whole wall time (a resumed run counts all its legs), summed: what the
+  # study cost, whichever invocations ran it.
+  walls = [r.get("wall_time", math.nan) for r in results.values() if r is not None]
+  out = {"study": study, "tasks": table,
+         "runs_wall_time": float(np.nansum(walls)) if walls else 0.0}
   if paper:
     out["paper"] = paper
   return out
@@ -163,6 +167,9 @@ def summarize(study: str, runs: Sequence[StudyRun], results: Mapping[str, dict],
 def markdown(summary: dict) -> str:
   """study.md: one table per task (mean +- standard error over seeds)."""
   lines = [f"# Study: {summary['study']}", ""]
+  if "runs_wall_time" in summary:
+    lines += [f"Run time: {summary['runs_wall_time'] / 3600:.2f} h (the runs' own wall times, "
+              "summed)", ""]
   for task, rows in summary["tasks"].items():
     lines += [f"## {task}", "",
               "| series | final return (mean +- s.e.) | seeds | wall time / run |",

@@ -108,7 +108,7 @@ def main(argv):
                           {"paper_dir": FLAGS.paper_dir})
   summary = study_lib.summarize(FLAGS.study, runs, results, transfer, paper)
   summary.update(settings=settings.to_dict(), seeds=FLAGS.num_seeds,
-                 wall_time=time.time() - t0,
+                 invocation_wall_time=time.time() - t0,
                  runs={name: {k: r[k] for k in ("return_mean", "return_std", "wall_time")}
                        for name, r in results.items()})
   files.write_json(os.path.join(root, "study.json"), summary)

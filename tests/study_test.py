@@ -109,7 +109,9 @@ def test_summary_means_standard_errors_and_markdown():
   row = summary["tasks"]["cartpole"]["HaDES-R"]
   assert (row["mean"], row["stderr"], row["n"]) == (105.0, 5.0, 2)
   assert row["transfer"]["width=32"]["mean"] == 50.5
+  assert summary["runs_wall_time"] == 60.0 * len(runs)
   text = study_lib.markdown(summary)
+  assert f"Run time: {60.0 * len(runs) / 3600:.2f} h" in text
   assert "| HaDES-R | 105.0 +- 5.0 | 2 |" in text and "| width=32 | 50.5 +- 0.5 |" in text
   variants = studies.transfer_students(study_config.get_config().init_mode)
   assert variants["own"] == {} and variants["width=32"] == {"width": 32}
@@ -207,6 +209,10 @@ def test_killed_study_continues_where_it_stopped(tmp_path):
     study = json.load(f)
   rows = study["tasks"]["cartpole"]
   assert set(rows) == {"D2", "D4"} and all(r["n"] == 1 for r in rows.values())
+  # The study's run time is every run's whole time, the killed invocation's finished run too.
+  assert study["runs_wall_time"] == pytest.approx(
+      sum(r["wall_time"] for r in study["runs"].values()))
+  assert set(study["runs"]) == {"cartpole/D2/seed0", "cartpole/D4/seed0"}
   assert (workdir / "study.md").exists() and (workdir / "dataset_size_cartpole.png").exists()
   # Bad study input: one line, exit 2, the finished study untouched.
   bad = subprocess.run(_study_cmd(workdir) + ["--config.dataset.size=8"], cwd=REPO,
